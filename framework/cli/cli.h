@@ -1,0 +1,33 @@
+/* The `strand` command: argument parsing and output only; the work is done by
+ * libstrand. Each subcommand returns the process exit status:
+ * 0 success, 1 the thing checked is bad or the work failed, 2 usage error. */
+#pragma once
+
+#include <glib.h>
+
+#include "registry.h"
+
+#define STRAND_EXIT_OK 0
+#define STRAND_EXIT_FAILED 1
+#define STRAND_EXIT_USAGE 2
+
+int strand_cmd_plugins (int argc, char **argv);
+int strand_cmd_run (int argc, char **argv);
+int strand_cmd_plugins_run (int argc, char **argv);
+
+/* Options every command that needs plugins takes. */
+typedef struct {
+  char **plugin_dirs;
+  gboolean no_cache;
+} StrandPluginOptions;
+
+void strand_plugin_options_clear (StrandPluginOptions *options);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (StrandPluginOptions, strand_plugin_options_clear)
+
+void strand_cli_add_plugin_options (GOptionContext *context, StrandPluginOptions *options);
+/* Builds and scans the registry the options describe; refused plugins are
+ * reported on stderr, one line each, unless `quiet`. */
+StrandRegistry *strand_cli_load_registry (const StrandPluginOptions *options, gboolean quiet);
+void strand_cli_print_problem (const char *path, const GError *error);
+/* Parses `argv` with `context`; on a usage error prints it and returns FALSE. */
+gboolean strand_cli_parse (GOptionContext *context, int *argc, char ***argv);

@@ -1,0 +1,108 @@
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <strand/abi.h>
+
+#include "cli.h"
+
+static const char usage[] =
+  "Usage: strand COMMAND [OPTIONS...]\n"
+  "\n"
+  "Commands:\n"
+  "  plugins list       list the plugins found and the files refused\n"
+  "  plugins inspect    describe one plugin: ports, parameters, resources, policy\n"
+  "  plugins check      check plugin files for conformance\n"
+  "  plugins run        run one stage on files, for plugin authors\n"
+  "  run                run a pipeline over samples\n"
+  "\n"
+  "Run 'strand COMMAND --help' for a command's options.\n"
+  "Global: strand --version\n";
+
+void
+strand_plugin_options_clear (StrandPluginOptions *options)
+{
+  g_clear_pointer (&options->plugin_dirs, g_strfreev);
+}
+
+void
+strand_cli_add_plugin_options (GOptionContext *context, StrandPluginOptions *options)
+{
+  GOptionEntry entries[] = {
+    { "plugin-dir", 'P', 0, G_OPTION_ARG_FILENAME_ARRAY, &options->plugin_dirs,
+      "Look for plugins in DIR first (repeatable)", "DIR" },
+    { "no-cache", 0, 0, G_OPTION_ARG_NONE, &options->no_cache,
+      "Open every plugin afresh; do not read or write the registry cache", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  GOptionGroup *group = g_option_group_new ("plugins", "Plugin search options:",
+                                            "Show plugin search options", NULL, NULL);
+  g_option_group_add_entries (group, entries);
+  g_option_context_add_group (context, group);
+}
+
+void
+strand_cli_print_problem (const char *path, const GError *error)
+{
+  fprintf (stderr, "strand: plugin %s: %s [%s]\n", path, error->message,
+           error->domain == STRAND_PLUGIN_ERROR
+               ? strand_plugin_error_code_name (error->code) : "error");
+}
+
+StrandRegistry *
+strand_cli_load_registry (const StrandPluginOptions *options, gboolean quiet)
+{
+  StrandRegistry *registry = strand_registry_new ();
+  for (char **d = options->plugin_dirs; d && *d; d++)
+    strand_registry_add_dir (registry, *d);
+  strand_registry_add_default_dirs (registry);
+  if (!options->no_cache)
+    {
+      g_autofree char *cache = strand_registry_default_cache_file ();
+      strand_registry_set_cache_file (registry, cache);
+    }
+  strand_registry_scan (registry);
+  GPtrArray *problems = strand_registry_problems (registry);
+  for (guint i = 0; !quiet && i < problems->len; i++)
+    {
+      const StrandPluginProblem *p = problems->pdata[i];
+      strand_cli_print_problem (p->path, p->error);
+    }
+  return registry;
+}
+
+gboolean
+strand_cli_parse (GOptionContext *context, int *argc, char ***argv)
+{
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      fprintf (stderr, "strand: %s\n", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ||
+      strcmp (argv[1], "help") == 0)
+    {
+      fputs (usage, argc < 2 ? stderr : stdout);
+      return argc < 2 ? STRAND_EXIT_USAGE : STRAND_EXIT_OK;
+    }
+  if (strcmp (argv[1], "--version") == 0)
+    {
+      printf ("strand %s (plugin ABI %d.%d)\n", STRAND_VERSION, STRAND_ABI_MAJOR,
+              STRAND_ABI_MINOR);
+      return STRAND_EXIT_OK;
+    }
+  if (strcmp (argv[1], "plugins") == 0)
+    return strand_cmd_plugins (argc - 1, argv + 1);
+  if (strcmp (argv[1], "run") == 0)
+    return strand_cmd_run (argc - 1, argv + 1);
+  fprintf (stderr, "strand: unknown command '%s'\n\n%s", argv[1], usage);
+  return STRAND_EXIT_USAGE;
+}

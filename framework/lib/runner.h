@@ -1,0 +1,58 @@
+/* Running a resolved pipeline over samples: one task per stage and sample,
+ * each in its own worker (worker.h), outputs of one stage handed to the next.
+ *
+ * A run directory holds one folder per task (outputs, scratch, log) and
+ * run.json, the summary of every task with its output digests and tools. */
+#pragma once
+
+#include "pipeline.h"
+#include "task.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *id;
+  GHashTable *meta;   /* char* -> char* */
+  GPtrArray *inputs;  /* StrandTaskInput: port is the pipeline input name */
+} StrandSample;
+
+void strand_sample_free (StrandSample *sample);
+
+/* Reads a JSON sample sheet: {"samples": [{"id", "inputs": {NAME: [PATH...]},
+ * "meta": {...}}]}. Relative paths are taken from the sheet's directory. */
+GPtrArray *strand_samples_load (const char *path, GPtrArray *problems);
+
+typedef struct {
+  char *sample_id;
+  char *stage_id;
+  StrandTaskResult *result; /* NULL when skipped because an upstream task failed */
+} StrandTaskRecord;
+
+typedef struct {
+  char *run_id;
+  char *run_dir;
+  GPtrArray *tasks; /* StrandTaskRecord, in execution order */
+  guint succeeded;
+  guint failed;
+  guint skipped;
+} StrandRun;
+
+void strand_run_free (StrandRun *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandRun, strand_run_free)
+
+typedef void (*StrandRunProgress) (const StrandTaskRecord *record, gpointer user_data);
+
+/* Runs every sample through `pipeline`, which must have resolved without
+ * errors, inside a new folder under `runs_dir`. Writes run.json. */
+StrandRun *strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples,
+                                const char *runs_dir, StrandRunProgress progress,
+                                gpointer user_data, GError **error);
+
+/* Builds the task of one stage: parameters with defaults applied, resources
+ * from the plugin. Inputs are added by the caller. */
+StrandTaskSpec *strand_stage_task_spec (const StrandStage *stage, const char *sample_id,
+                                        const char *work_dir);
+
+JsonNode *strand_run_to_json (const StrandRun *run, const StrandPipeline *pipeline);
+
+G_END_DECLS

@@ -1,0 +1,71 @@
+/* One task: a stage run on one sample, as the host hands it to a worker,
+ * and what came back. */
+#pragma once
+
+#include <glib.h>
+#include <strand/abi.h>
+
+#include "plugin-info.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *port;
+  char *path;
+  char *format; /* as declared by whoever produced or supplied it */
+} StrandTaskInput;
+
+typedef struct {
+  const StrandPluginInfo *plugin; /* borrowed from the registry */
+  char *task_id;                  /* "<sample>/<stage>" */
+  char *sample_id;                /* NULL for a run-wide task */
+  GHashTable *sample_meta;        /* char* -> char*, may be NULL */
+  GHashTable *params;             /* char* -> char*: text values, defaults applied */
+  GPtrArray *inputs;              /* StrandTaskInput */
+  char *work_dir;                 /* private to the task: outputs, scratch, log */
+  guint cores;
+  guint64 memory_bytes;
+  int attempt;
+  gint64 timeout_us;              /* 0: none */
+} StrandTaskSpec;
+
+typedef struct {
+  char *port;
+  char *path;
+  char *sha256;
+  guint64 size;
+} StrandTaskOutput;
+
+typedef struct {
+  char *path;
+  char *version;
+  char *sha256;
+} StrandToolUse;
+
+typedef struct {
+  gboolean ok;
+  StrandErrorClass error_class; /* STRAND_ERROR_NONE when ok */
+  char *message;                /* why it failed */
+  int exit_status;              /* worker exit status, or -1 */
+  int term_signal;              /* signal that ended the worker, or 0 */
+  GPtrArray *outputs;           /* StrandTaskOutput */
+  GPtrArray *tools;             /* StrandToolUse */
+  GHashTable *metrics;          /* char* -> double* */
+  char *log_path;
+  gint64 start_us;
+  gint64 end_us;
+} StrandTaskResult;
+
+void strand_task_input_free (StrandTaskInput *input);
+
+StrandTaskSpec *strand_task_spec_new (const StrandPluginInfo *plugin, const char *task_id);
+void strand_task_spec_free (StrandTaskSpec *spec);
+void strand_task_spec_add_input (StrandTaskSpec *spec, const char *port, const char *path,
+                                 const char *format);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandTaskSpec, strand_task_spec_free)
+
+StrandTaskResult *strand_task_result_new (void);
+void strand_task_result_free (StrandTaskResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandTaskResult, strand_task_result_free)
+
+G_END_DECLS

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs what is missing, builds, and runs the whole test suite twice: in a
+# plain build, and under AddressSanitizer and UndefinedBehaviorSanitizer.
+set -eu
+cd "$(dirname "$0")/.."
+
+# Runs a build step quietly; shows its output only when it fails.
+quiet() {
+  log=$(mktemp)
+  if "$@" >"$log" 2>&1; then rm -f "$log"; else cat "$log" >&2; rm -f "$log"; exit 1; fi
+}
+
+packaging/install-deps.sh --test
+
+for kind in plain asan; do
+  dir=build/test-$kind
+  if [ ! -f "$dir/build.ninja" ]; then
+    if [ "$kind" = asan ]; then
+      quiet meson setup "$dir" -Db_sanitize=address,undefined -Db_lundef=false
+    else
+      quiet meson setup "$dir"
+    fi
+  fi
+  echo "== $kind build"
+  meson test -C "$dir" --print-errorlogs
+done

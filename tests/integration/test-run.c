@@ -1,0 +1,313 @@
+/* `strand run` and `strand plugins run` from the operator's side: the files
+ * they hand over, the exit status and the outputs they get back. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+typedef struct {
+  char *dir;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("strand-run-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  if (dir != NULL)
+    {
+      const char *name;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+            remove_tree (child);
+          else
+            g_unlink (child);
+        }
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  remove_tree (f->dir);
+  g_free (f->dir);
+}
+
+/* Runs the strand command with `args` (NULL-terminated); returns its exit
+ * status and, if asked, what it printed. */
+static int
+strand (char **out, char **err, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *) STRAND_CLI);
+  va_list ap;
+  va_start (ap, err);
+  const char *arg;
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  int status = 0;
+  g_autofree char *o = NULL, *e = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &o, &e, &status, &error));
+  g_assert_no_error (error);
+  if (g_test_verbose ())
+    g_printerr ("%s%s", o, e);
+  if (out)
+    *out = g_steal_pointer (&o);
+  if (err)
+    *err = g_steal_pointer (&e);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+static JsonNode *
+parse_json (const char *text)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+static char *
+write_file (Fixture *f, const char *name, const char *contents)
+{
+  char *path = g_build_filename (f->dir, name, NULL);
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+  return path;
+}
+
+static JsonObject *
+find_task (JsonArray *tasks, const char *sample, const char *stage)
+{
+  for (guint i = 0; i < json_array_get_length (tasks); i++)
+    {
+      JsonObject *t = json_array_get_object_element (tasks, i);
+      if (g_strcmp0 (json_object_get_string_member (t, "sample"), sample) == 0 &&
+          g_strcmp0 (json_object_get_string_member (t, "stage"), stage) == 0)
+        return t;
+    }
+  g_assert_not_reached ();
+}
+
+/* The packaged demo pipeline on two samples: every task succeeds, QC counts
+ * both lanes, outputs carry the digest of their bytes, and a second run gives
+ * the same digests (every shipped stage is deterministic). */
+static void
+test_demo_pipeline (Fixture *f, gconstpointer data)
+{
+  g_autofree char *sheet = write_file (f, "samples.json",
+      "{\"samples\": [{\"id\": \"A1\"}, {\"id\": \"B2\", \"meta\": {\"type\": \"blood\"}}]}");
+  g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
+  char *digests[2] = { NULL, NULL };
+  for (int round = 0; round < 2; round++)
+    {
+      g_autofree char *out = NULL;
+      int rc = strand (&out, NULL, "run", STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.json",
+                       "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR, "--runs-dir", runs,
+                       "--json", NULL);
+      g_assert_cmpint (rc, ==, 0);
+      g_autoptr (JsonNode) root = parse_json (out);
+      JsonObject *o = json_node_get_object (root);
+      g_assert_cmpint (json_object_get_int_member (o, "succeeded"), ==, 8);
+      g_assert_cmpint (json_object_get_int_member (o, "failed"), ==, 0);
+      JsonArray *tasks = json_object_get_array_member (o, "tasks");
+      g_autoptr (GString) all = g_string_new (NULL);
+      for (const char *const *s = (const char *const[]){ "A1", "B2", NULL }; *s; s++)
+        {
+          JsonObject *qc = find_task (tasks, *s, "qc");
+          JsonObject *metrics = json_object_get_object_member (qc, "metrics");
+          g_assert_cmpfloat (json_object_get_double_member (metrics, "reads"), ==, 40000);
+          JsonObject *merge = find_task (tasks, *s, "merge");
+          JsonObject *output = json_array_get_object_element (
+              json_object_get_array_member (merge, "outputs"), 0);
+          const char *path = json_object_get_string_member (output, "path");
+          g_autofree char *bytes = NULL;
+          gsize len = 0;
+          g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+          g_autofree char *sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) bytes, len);
+          g_assert_cmpstr (sha, ==, json_object_get_string_member (output, "sha256"));
+          g_assert_cmpint (json_object_get_int_member (output, "size"), ==, (gint64) len);
+          g_string_append_printf (all, "%s:%s ", *s, sha);
+        }
+      digests[round] = g_string_free (g_steal_pointer (&all), FALSE);
+    }
+  g_assert_cmpstr (digests[0], ==, digests[1]);
+  /* Different samples get different reads. */
+  g_auto (GStrv) parts = g_strsplit (digests[0], " ", -1);
+  g_assert_cmpstr (strchr (parts[0], ':'), !=, strchr (parts[1], ':'));
+  g_free (digests[0]);
+  g_free (digests[1]);
+}
+
+/* A stage that crashes, aborts, exits or fails takes only its own task down:
+ * the host survives, classifies each failure, and the other sample runs. */
+static void
+test_failures_isolated (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pipeline = write_file (f, "p.json",
+      "{\"name\": \"isolation\", \"stages\": ["
+      "  {\"id\": \"bad\", \"plugin\": \"crash-stage\"},"
+      "  {\"id\": \"after\", \"plugin\": \"concat\", \"params\": {\"file_name\": \"x\"}}],"
+      " \"edges\": [{\"from\": \"bad.out\", \"to\": \"after.in\"}]}");
+  g_autofree char *sheet = write_file (f, "s.json",
+      "{\"samples\": [{\"id\": \"crash\"}, {\"id\": \"abort\"}, {\"id\": \"exit\"},"
+      " {\"id\": \"fail\"}, {\"id\": \"fine\"}]}");
+  g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
+  g_autofree char *out = NULL;
+  int rc = strand (&out, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
+                   "-P", STRAND_TEST_PLUGIN_DIR, "--runs-dir", runs, "--json", NULL);
+  g_assert_cmpint (rc, ==, 1);
+  g_autoptr (JsonNode) root = parse_json (out);
+  JsonObject *o = json_node_get_object (root);
+  g_assert_cmpint (json_object_get_int_member (o, "failed"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (o, "skipped"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (o, "succeeded"), ==, 2);
+  JsonArray *tasks = json_object_get_array_member (o, "tasks");
+  struct { const char *sample, *error_class, *needle; } expect[] = {
+    /* Sanitizer builds turn SIGSEGV into their own report and abort. */
+    { "crash", "crash", "" },
+    { "abort", "crash", "signal 6" },
+    { "exit", "crash", "exit status 3" },
+    { "fail", "invalid-input", "always fails" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (expect); i++)
+    {
+      JsonObject *t = find_task (tasks, expect[i].sample, "bad");
+      g_assert_cmpstr (json_object_get_string_member (t, "status"), ==, "failed");
+      g_assert_cmpstr (json_object_get_string_member (t, "error_class"), ==, expect[i].error_class);
+      g_assert_nonnull (strstr (json_object_get_string_member (t, "message"), expect[i].needle));
+      g_assert_cmpstr (json_object_get_string_member (find_task (tasks, expect[i].sample, "after"),
+                                                      "status"), ==, "skipped");
+    }
+  g_assert_cmpstr (json_object_get_string_member (find_task (tasks, "fine", "after"), "status"),
+                   ==, "ok");
+}
+
+/* Everything wrong with a pipeline is reported at once, with a code and a JSON
+ * pointer, and nothing runs. */
+static void
+test_invalid_pipeline_refused (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pipeline = write_file (f, "bad.json",
+      "{\"name\": \"bad\", \"stages\": ["
+      "  {\"id\": \"gen\", \"plugin\": \"fastq-generate\", \"params\": {\"reads\": 0, \"colour\": 1}},"
+      "  {\"id\": \"qc\", \"plugin\": \"fastq-stats\"},"
+      "  {\"id\": \"qc2\", \"plugin\": \"fastq-stats\"},"
+      "  {\"id\": \"ghost\", \"plugin\": \"no-such-plugin\"},"
+      "  {\"id\": \"old\", \"plugin\": \"concat\", \"version\": \">=9\"},"
+      "  {\"id\": \"c1\", \"plugin\": \"concat\"}, {\"id\": \"c2\", \"plugin\": \"concat\"}],"
+      " \"edges\": [{\"from\": \"gen.reads\", \"to\": \"qc.reads\"},"
+      "             {\"from\": \"qc.stats\", \"to\": \"qc2.reads\"},"
+      "             {\"from\": \"c1.out\", \"to\": \"c2.in\"}, {\"from\": \"c2.out\", \"to\": \"c1.in\"}]}");
+  g_autofree char *sheet = write_file (f, "s.json", "{\"samples\": [{\"id\": \"S1\"}]}");
+  g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
+  g_autofree char *err = NULL;
+  int rc = strand (NULL, &err, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
+                   "--runs-dir", runs, NULL);
+  g_assert_cmpint (rc, ==, 1);
+  const char *expected[] = {
+    "/stages/0/params/reads: stage 'gen': parameter 'reads': 0 is below the minimum 1 [bad-param-value]",
+    "/stages/0/params/colour: stage 'gen': plugin fastq-generate has no parameter 'colour' [unknown-param]",
+    "/stages/3/plugin: stage 'ghost': no plugin named 'no-such-plugin' is installed [unknown-plugin]",
+    "/stages/4/plugin: stage 'old': no version of plugin 'concat' matches '>=9' [unknown-plugin-version]",
+    "/edges/1: 'qc.stats' makes json but 'qc2.reads' takes fastq [format-mismatch]",
+    "/edges: the stages c1 -> c2 depend on each other in a cycle [cycle]",
+    "nothing was run",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    if (strstr (err, expected[i]) == NULL)
+      g_error ("missing from stderr: %s\n--- stderr ---\n%s", expected[i], err);
+  g_assert_false (g_file_test (runs, G_FILE_TEST_EXISTS));
+}
+
+/* Malformed input files give one clear line and a non-zero exit. */
+static void
+test_bad_files (Fixture *f, gconstpointer data)
+{
+  const char *cases[][2] = {
+    { "{\"name\": \"x\", \"stages\": [", "invalid-json" },
+    { "", "is empty [empty-file]" },
+    { "[1, 2]", "a pipeline must be a JSON object" },
+    { "{\"name\": \"x\", \"stages\": 7}", "'stages' must be an array" },
+    { "{\"name\": \"x\xff\", \"stages\": []}", "not UTF-8" },
+    { "{\"name\": \"x\", \"stages\": [{\"id\": 1, \"plugin\": \"concat\"}]}", "'id' must be a string" },
+  };
+  g_autofree char *sheet = write_file (f, "s.json", "{\"samples\": [{\"id\": \"S1\"}]}");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *pipeline = write_file (f, "p.json", cases[i][0]);
+      g_autofree char *err = NULL;
+      int rc = strand (NULL, &err, "run", pipeline, "--samples", sheet, "-P",
+                       STRAND_PLUGIN_BUILD_DIR, NULL);
+      g_assert_cmpint (rc, ==, 1);
+      if (strstr (err, cases[i][1]) == NULL)
+        g_error ("case %u: expected '%s' in:\n%s", i, cases[i][1], err);
+    }
+  g_autofree char *pipeline = write_file (f, "p.json", "{\"name\": \"x\", \"stages\": []}");
+  g_autofree char *bad_sheet = write_file (f, "bad.json",
+      "{\"samples\": [{\"id\": \"../etc\"}, {\"id\": \"A\"}, {\"id\": \"A\"},"
+      " {\"id\": \"B\", \"inputs\": {\"reads\": [\"missing.fq\"]}}]}");
+  g_autofree char *err = NULL;
+  g_assert_cmpint (strand (NULL, &err, "run", pipeline, "--samples", bad_sheet, "-P",
+                           STRAND_PLUGIN_BUILD_DIR, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "/samples/0: sample id must be"));
+  g_assert_nonnull (strstr (err, "/samples/2: sample id 'A' is used twice"));
+  g_assert_nonnull (strstr (err, "/samples/3/inputs/reads: sample 'B':"));
+  g_assert_cmpint (strand (NULL, NULL, "run", pipeline, NULL), ==, 2);
+}
+
+/* `plugins run`: one stage on a user's file; corrupt data fails with the
+ * file, the line and the error class. */
+static void
+test_plugins_run (Fixture *f, gconstpointer data)
+{
+  g_autofree char *good = write_file (f, "good.fq", "@r1\nACGT\n+\nIIII\n@r2\nACGN\n+\nII#I\n");
+  g_autofree char *bad = write_file (f, "bad.fq", "@r1\nACGT\n+\nIIII\n@r2\nACGT\n+\nIII\n");
+  g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
+  g_autofree char *in_good = g_strdup_printf ("reads=%s", good);
+  g_autofree char *in_bad = g_strdup_printf ("reads=%s", bad);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (strand (&out, NULL, "plugins", "run", "fastq-stats", "-P", STRAND_PLUGIN_BUILD_DIR,
+                           "-i", in_good, "--runs-dir", runs, "--json", NULL), ==, 0);
+  g_autoptr (JsonNode) root = parse_json (out);
+  JsonObject *t = json_array_get_object_element (
+      json_object_get_array_member (json_node_get_object (root), "tasks"), 0);
+  JsonObject *m = json_object_get_object_member (t, "metrics");
+  g_assert_cmpfloat (json_object_get_double_member (m, "reads"), ==, 2);
+  g_assert_cmpfloat (json_object_get_double_member (m, "n_fraction"), ==, 0.125);
+
+  g_autofree char *out2 = NULL;
+  g_assert_cmpint (strand (&out2, NULL, "plugins", "run", "fastq-stats", "-P", STRAND_PLUGIN_BUILD_DIR,
+                           "-i", in_bad, "--runs-dir", runs, NULL), ==, 1);
+  g_autofree char *where = g_strdup_printf ("%s:8", bad);
+  g_assert_nonnull (strstr (out2, "FAILED  invalid-input"));
+  g_assert_nonnull (strstr (out2, where));
+
+  g_assert_cmpint (strand (NULL, NULL, "plugins", "run", "fastq-stats", "-P", STRAND_PLUGIN_BUILD_DIR,
+                           "-p", "nonsense", NULL), ==, 2);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/run/demo-pipeline", Fixture, NULL, fixture_setup, test_demo_pipeline, fixture_teardown);
+  g_test_add ("/run/failures-isolated", Fixture, NULL, fixture_setup, test_failures_isolated, fixture_teardown);
+  g_test_add ("/run/invalid-pipeline-refused", Fixture, NULL, fixture_setup, test_invalid_pipeline_refused, fixture_teardown);
+  g_test_add ("/run/bad-files", Fixture, NULL, fixture_setup, test_bad_files, fixture_teardown);
+  g_test_add ("/run/plugins-run", Fixture, NULL, fixture_setup, test_plugins_run, fixture_teardown);
+  return g_test_run ();
+}
