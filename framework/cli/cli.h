@@ -4,16 +4,20 @@
 #pragma once
 
 #include <glib.h>
+#include <stdio.h>
 
+#include "problems.h"
 #include "registry.h"
 
 #define STRAND_EXIT_OK 0
 #define STRAND_EXIT_FAILED 1
 #define STRAND_EXIT_USAGE 2
 
+int strand_cmd_check (int argc, char **argv);
 int strand_cmd_plugins (int argc, char **argv);
 int strand_cmd_run (int argc, char **argv);
 int strand_cmd_plugins_run (int argc, char **argv);
+int strand_cmd_validate (int argc, char **argv);
 
 /* Options every command that needs plugins takes. */
 typedef struct {
@@ -29,5 +33,7 @@ void strand_cli_add_plugin_options (GOptionContext *context, StrandPluginOptions
  * reported on stderr, one line each, unless `quiet`. */
 StrandRegistry *strand_cli_load_registry (const StrandPluginOptions *options, gboolean quiet);
 void strand_cli_print_problem (const char *path, const GError *error);
+/* "WHERE: [warning: ]message [code]", one line each. */
+void strand_cli_print_problems (GPtrArray *problems, FILE *to);
 /* Parses `argv` with `context`; on a usage error prints it and returns FALSE. */
 gboolean strand_cli_parse (GOptionContext *context, int *argc, char ***argv);

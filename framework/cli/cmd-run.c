@@ -4,15 +4,15 @@
 
 #include "cli.h"
 #include "runner.h"
+#include "validator.h"
 
-static void
-print_problems (GPtrArray *problems, const char *file)
+void
+strand_cli_print_problems (GPtrArray *problems, FILE *to)
 {
   for (guint i = 0; i < problems->len; i++)
     {
       const StrandProblem *p = problems->pdata[i];
-      fprintf (stderr, "%s: %s%s: %s [%s]\n", file, p->warning ? "warning: " : "",
-               *p->pointer ? p->pointer : "/", p->message, p->code);
+      fprintf (to, "%s: %s%s [%s]\n", p->where, p->warning ? "warning: " : "", p->message, p->code);
     }
 }
 
@@ -70,10 +70,12 @@ strand_cmd_run (int argc, char **argv)
 {
   g_auto (StrandPluginOptions) options = { 0 };
   g_autofree char *samples_path = NULL;
+  g_autofree char *equipment_path = NULL;
   g_autofree char *runs_dir = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "samples", 's', 0, G_OPTION_ARG_FILENAME, &samples_path, "Sample sheet (JSON)", "FILE" },
+    { "samples", 's', 0, G_OPTION_ARG_FILENAME, &samples_path, "Sample sheet (JSON or TSV)", "FILE" },
+    { "equipment", 'e', 0, G_OPTION_ARG_FILENAME, &equipment_path, "Equipment inventory (JSON)", "FILE" },
     { "runs-dir", 0, 0, G_OPTION_ARG_FILENAME, &runs_dir,
       "Where run folders go (default: strand-runs)", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the run summary as JSON", NULL },
@@ -91,17 +93,16 @@ strand_cmd_run (int argc, char **argv)
     }
   g_autoptr (StrandRegistry) registry = strand_cli_load_registry (&options, FALSE);
 
-  /* Nothing starts unless the pipeline and samples are sound. */
+  /* Nothing starts unless `strand validate` would pass. */
   g_autoptr (GPtrArray) problems = strand_problems_new ();
   g_autoptr (StrandPipeline) pipeline = strand_pipeline_load (argv[1], problems);
-  if (pipeline != NULL)
-    strand_pipeline_resolve (pipeline, registry, problems);
-  print_problems (problems, argv[1]);
+  g_autoptr (GPtrArray) samples = strand_samples_load (samples_path, problems);
+  g_autoptr (StrandInventory) inventory =
+      equipment_path ? strand_inventory_load (equipment_path, problems) : NULL;
+  if (pipeline != NULL && samples != NULL)
+    strand_validate (pipeline, registry, samples, inventory, NULL, problems);
+  strand_cli_print_problems (problems, stderr);
   guint errors = strand_problems_errors (problems);
-  g_autoptr (GPtrArray) sample_problems = strand_problems_new ();
-  g_autoptr (GPtrArray) samples = strand_samples_load (samples_path, sample_problems);
-  print_problems (sample_problems, samples_path);
-  errors += strand_problems_errors (sample_problems);
   if (pipeline == NULL || samples == NULL || errors > 0)
     {
       fprintf (stderr, "strand: %u problem%s found; nothing was run\n", errors,
@@ -145,6 +146,7 @@ strand_cmd_plugins_run (int argc, char **argv)
   g_autoptr (StrandRegistry) registry = strand_cli_load_registry (&options, TRUE);
 
   g_autoptr (StrandPipeline) pipeline = strand_pipeline_new (argv[1]);
+  pipeline->source = g_strdup ("(command line)");
   StrandStage *stage = strand_pipeline_add_stage (pipeline, argv[1], argv[1], NULL);
   for (char **p = params; p && *p; p++)
     {
@@ -155,12 +157,10 @@ strand_cmd_plugins_run (int argc, char **argv)
           return STRAND_EXIT_USAGE;
         }
       *eq = '\0';
-      strand_stage_set_param (stage, *p, eq + 1);
+      strand_stage_set_param_string (stage, *p, eq + 1);
     }
-  StrandSample *sample = g_new0 (StrandSample, 1);
-  sample->id = g_strdup (sample_id ? sample_id : "sample");
-  sample->meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  sample->inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_task_input_free);
+  StrandSample *sample = strand_sample_new (sample_id ? sample_id : "sample");
+  sample->where = g_strdup ("(command line)");
   g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
   g_ptr_array_add (samples, sample);
   g_autoptr (GHashTable) declared = g_hash_table_new (g_str_hash, g_str_equal);
@@ -173,10 +173,8 @@ strand_cmd_plugins_run (int argc, char **argv)
           return STRAND_EXIT_USAGE;
         }
       *eq = '\0';
-      StrandTaskInput *ti = g_new0 (StrandTaskInput, 1);
-      ti->port = g_strdup (*in);
-      ti->path = g_canonicalize_filename (eq + 1, NULL);
-      g_ptr_array_add (sample->inputs, ti);
+      g_autofree char *path = g_canonicalize_filename (eq + 1, NULL);
+      strand_sample_add_file (sample, *in, path);
       if (g_hash_table_add (declared, *in))
         {
           strand_pipeline_add_input (pipeline, *in, "any");
@@ -185,9 +183,26 @@ strand_cmd_plugins_run (int argc, char **argv)
           strand_pipeline_connect (pipeline, from, to);
         }
     }
+  /* Values from the command line are text: give them the declared type. */
+  const StrandPluginInfo *plugin = strand_registry_lookup (registry, argv[1], NULL);
+  for (char **p = params; plugin && p && *p; p++)
+    {
+      const StrandParamInfo *spec = strand_plugin_info_find_param (plugin, *p);
+      g_autofree char *text = strand_stage_param_text (stage, *p);
+      gint64 i;
+      char *end = NULL;
+      double d;
+      if (spec && spec->type == STRAND_PARAM_INT && g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &i, NULL))
+        strand_stage_set_param_int (stage, *p, i);
+      else if (spec && spec->type == STRAND_PARAM_DOUBLE && (d = g_ascii_strtod (text, &end), end && *end == '\0' && end != text))
+        strand_stage_set_param_double (stage, *p, d);
+      else if (spec && spec->type == STRAND_PARAM_BOOL && (!g_strcmp0 (text, "true") || !g_strcmp0 (text, "false")))
+        strand_stage_set_param_bool (stage, *p, !g_strcmp0 (text, "true"));
+    }
   g_autoptr (GPtrArray) problems = strand_problems_new ();
-  strand_pipeline_resolve (pipeline, registry, problems);
-  print_problems (problems, argv[1]);
+  StrandValidateOptions checks = { .skip_data = TRUE };
+  strand_validate (pipeline, registry, samples, NULL, &checks, problems);
+  strand_cli_print_problems (problems, stderr);
   if (strand_problems_errors (problems) > 0)
     return STRAND_EXIT_FAILED;
   return execute (pipeline, samples, runs_dir ? runs_dir : "strand-runs", json);

@@ -14,7 +14,9 @@ static const char usage[] =
   "  plugins inspect    describe one plugin: ports, parameters, resources, policy\n"
   "  plugins check      check plugin files for conformance\n"
   "  plugins run        run one stage on files, for plugin authors\n"
+  "  validate           find every problem in a pipeline, samples, equipment, data\n"
   "  run                run a pipeline over samples\n"
+  "  check              check data files: format, integrity, digests (--manifest)\n"
   "\n"
   "Run 'strand COMMAND --help' for a command's options.\n"
   "Global: strand --version\n";
@@ -103,6 +105,10 @@ main (int argc, char **argv)
     return strand_cmd_plugins (argc - 1, argv + 1);
   if (strcmp (argv[1], "run") == 0)
     return strand_cmd_run (argc - 1, argv + 1);
+  if (strcmp (argv[1], "check") == 0)
+    return strand_cmd_check (argc - 1, argv + 1);
+  if (strcmp (argv[1], "validate") == 0)
+    return strand_cmd_validate (argc - 1, argv + 1);
   fprintf (stderr, "strand: unknown command '%s'\n\n%s", argv[1], usage);
   return STRAND_EXIT_USAGE;
 }

@@ -1,5 +1,7 @@
 #include "clock.h"
 
+#include <string.h>
+
 static StrandClockMode clock_mode = STRAND_CLOCK_REAL;
 static gint64 virtual_now_us;
 static gint64 virtual_origin_us;
@@ -56,4 +58,16 @@ strand_clock_format_rfc3339 (gint64 wall_us)
     return g_strdup ("invalid-time");
   g_autofree char *base = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S");
   return g_strdup_printf ("%s.%06dZ", base, (int) (wall_us % G_USEC_PER_SEC));
+}
+
+gboolean
+strand_clock_parse_rfc3339 (const char *text, gint64 *wall_us)
+{
+  if (text == NULL || strlen (text) < 20 || text[10] != 'T')
+    return FALSE;
+  g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (text, NULL);
+  if (dt == NULL)
+    return FALSE;
+  *wall_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
 }

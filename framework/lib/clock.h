@@ -30,4 +30,8 @@ void strand_clock_advance_us (gint64 delta_us);
 /* RFC 3339 UTC text of a wall time, e.g. "2026-11-27T10:00:00.123456Z". */
 char *strand_clock_format_rfc3339 (gint64 wall_us);
 
+/* Parses an RFC 3339 time with a zone ("2026-11-27T10:00:00Z", "...+01:00")
+ * into wall microseconds. */
+gboolean strand_clock_parse_rfc3339 (const char *text, gint64 *wall_us);
+
 G_END_DECLS

@@ -1,43 +1,45 @@
 /* Pipelines: a DAG of stage instances joined by edges from output ports to
- * input ports, read from JSON (schemas/pipeline.schema.json) or built through
- * this API, and resolved against the plugin registry.
+ * input ports. A pipeline is read from JSON (schemas/pipeline.schema.json) or
+ * built through this API; both give the same model, and the model writes back
+ * to the same canonical JSON.
  *
- * Every problem found is reported at once, each with a stable code and a JSON
- * pointer into the pipeline file. */
+ * Loading checks the file's shape; strand_pipeline_resolve() checks it
+ * against the installed plugins. Both report every problem at once, each with
+ * a stable code and a JSON pointer ("/stages/2/params/threads"). */
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
+#include "problems.h"
 #include "registry.h"
 
 G_BEGIN_DECLS
 
+/* Resource needs a pipeline may state for one stage, over the plugin's own.
+ * Zero or NULL: keep the plugin's value. */
 typedef struct {
-  char *code;    /* stable, e.g. "unknown-plugin" */
-  char *pointer; /* JSON pointer, e.g. "/stages/2/plugin" */
-  char *message; /* one line a bench scientist understands */
-  gboolean warning;
-} StrandProblem;
-
-void strand_problem_free (StrandProblem *problem);
-GPtrArray *strand_problems_new (void);
-void strand_problems_add (GPtrArray *problems, gboolean warning, const char *code,
-                          const char *pointer, const char *format, ...) G_GNUC_PRINTF (5, 6);
-/* Count of problems that are errors, not warnings. */
-guint strand_problems_errors (GPtrArray *problems);
+  guint cores;
+  guint gpus;
+  guint64 memory_bytes;
+  double expected_seconds;
+  char *equipment_class;
+} StrandStageResources;
 
 typedef struct {
   char *id;
   char *plugin;
   char *version;         /* constraint; NULL: any */
   char *sha256;          /* pinned plugin digest; NULL: not pinned */
-  GHashTable *params;    /* char* -> char*: text form of each value */
+  GHashTable *params;    /* char* -> JsonNode* (string, integer, real or boolean) */
+  StrandStageResources resources;
+  guint index;           /* position in the pipeline's stages */
   const StrandPluginInfo *resolved; /* set by strand_pipeline_resolve() */
 } StrandStage;
 
-/* "@name" is the sample's input `name`; otherwise "stage.port". */
+/* `from_stage` NULL: the sample's input named `from_port` ("@reads"). */
 typedef struct {
-  char *from_stage; /* NULL for a sample input */
+  char *from_stage;
   char *from_port;
   char *to_stage;
   char *to_port;
@@ -48,13 +50,25 @@ typedef struct {
   char *formats;
 } StrandPipelineInput;
 
+/* Quality thresholds checked on every sample's input data before a run. */
+typedef struct {
+  gboolean has_min_reads;
+  guint64 min_reads;
+  gboolean has_min_mean_quality;
+  double min_mean_quality;
+  gboolean has_max_n_fraction;
+  double max_n_fraction;
+} StrandQcThresholds;
+
 typedef struct {
   char *name;
   char *description;
-  GPtrArray *inputs; /* StrandPipelineInput */
-  GPtrArray *stages; /* StrandStage */
-  GPtrArray *edges;  /* StrandEdge */
-  char *source_path;
+  GPtrArray *inputs;  /* StrandPipelineInput */
+  GPtrArray *stages;  /* StrandStage */
+  GPtrArray *edges;   /* StrandEdge */
+  GPtrArray *outputs; /* char*: "stage.port" products of the pipeline */
+  StrandQcThresholds qc;
+  char *source;       /* file it came from, for problem locations; may be NULL */
 } StrandPipeline;
 
 StrandPipeline *strand_pipeline_new (const char *name);
@@ -63,23 +77,40 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandPipeline, strand_pipeline_free)
 
 StrandStage *strand_pipeline_add_stage (StrandPipeline *pipeline, const char *id,
                                         const char *plugin, const char *version);
-void strand_stage_set_param (StrandStage *stage, const char *name, const char *value);
+void strand_stage_set_param_string (StrandStage *stage, const char *name, const char *value);
+void strand_stage_set_param_int (StrandStage *stage, const char *name, gint64 value);
+void strand_stage_set_param_double (StrandStage *stage, const char *name, double value);
+void strand_stage_set_param_bool (StrandStage *stage, const char *name, gboolean value);
+/* The text form plugins read ("42", "0.5", "true"); NULL when not set. */
+char *strand_stage_param_text (const StrandStage *stage, const char *name);
+
 void strand_pipeline_add_input (StrandPipeline *pipeline, const char *name, const char *formats);
 /* `from` is "stage.port" or "@input"; `to` is "stage.port". */
 gboolean strand_pipeline_connect (StrandPipeline *pipeline, const char *from, const char *to);
+void strand_pipeline_add_output (StrandPipeline *pipeline, const char *stage_port);
+StrandStage *strand_pipeline_find_stage (const StrandPipeline *pipeline, const char *id);
 
-/* Reads a pipeline file. Returns NULL only when the file is not a JSON object
- * at all; otherwise a model, with every problem appended to `problems`. */
+/* Reads a pipeline file. Returns NULL only when the file is not a JSON
+ * object at all; otherwise a model, with every problem appended. */
 StrandPipeline *strand_pipeline_load (const char *path, GPtrArray *problems);
+StrandPipeline *strand_pipeline_load_data (const char *data, gsize len, const char *name,
+                                           GPtrArray *problems);
 
-/* Checks the pipeline against the registry: plugins and versions, ports,
- * formats of every edge, parameters, cycles, unconnected required inputs.
- * Appends problems; resolves stage->resolved where it can. */
+/* The model as JSON, in the file format; strand_canonical_json() of it is the
+ * pipeline's canonical form. */
+JsonNode *strand_pipeline_to_json (const StrandPipeline *pipeline);
+
+/* Checks the pipeline against the registry: plugins, versions and pinned
+ * digests, duplicate ids, ports, formats of every edge, ports fed twice,
+ * unconnected required inputs, outputs that feed nothing (a warning),
+ * parameters (type, range, choices, required, unknown), consistency of path
+ * parameters of the same name across stages, and cycles (named). Linear in
+ * the size of the pipeline. Sets stage->resolved where it can. */
 void strand_pipeline_resolve (StrandPipeline *pipeline, StrandRegistry *registry,
                               GPtrArray *problems);
 
-/* Stage indices in an order where every stage comes after its producers.
- * Only meaningful when resolve() found no cycle. */
+/* Stage indices in an order where every stage comes after its producers;
+ * shorter than the stage count when there is a cycle. */
 GArray *strand_pipeline_topological_order (const StrandPipeline *pipeline);
 
 G_END_DECLS

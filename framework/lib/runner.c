@@ -4,133 +4,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "json-util.h"
 #include "worker.h"
-
-void
-strand_sample_free (StrandSample *sample)
-{
-  if (sample == NULL)
-    return;
-  g_free (sample->id);
-  g_clear_pointer (&sample->meta, g_hash_table_unref);
-  g_ptr_array_unref (sample->inputs);
-  g_free (sample);
-}
-
-static gboolean
-valid_sample_id (const char *id)
-{
-  if (id == NULL || *id == '\0' || strlen (id) > 128 || *id == '.')
-    return FALSE;
-  for (const char *p = id; *p; p++)
-    if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-' && *p != '.')
-      return FALSE;
-  return TRUE;
-}
-
-GPtrArray *
-strand_samples_load (const char *path, GPtrArray *problems)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *contents = NULL;
-  gsize len = 0;
-  if (!g_file_get_contents (path, &contents, &len, &error))
-    {
-      strand_problems_add (problems, FALSE, "unreadable", "", "%s", error->message);
-      return NULL;
-    }
-  if (!g_utf8_validate_len (contents, len, NULL) ||
-      !json_parser_load_from_data (parser, contents, (gssize) len, &error))
-    {
-      strand_problems_add (problems, FALSE, "invalid-json", "", "%s: %s", path,
-                           error ? error->message : "not UTF-8 text");
-      return NULL;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  JsonNode *list = root && JSON_NODE_HOLDS_OBJECT (root)
-      ? json_object_get_member (json_node_get_object (root), "samples") : NULL;
-  if (list == NULL || !JSON_NODE_HOLDS_ARRAY (list))
-    {
-      strand_problems_add (problems, FALSE, "missing-field", "/samples",
-                           "a sample sheet is an object with a 'samples' array");
-      return NULL;
-    }
-  g_autofree char *base = g_path_get_dirname (path);
-  GPtrArray *samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
-  g_autoptr (GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
-  JsonArray *a = json_node_get_array (list);
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    {
-      g_autofree char *ptr = g_strdup_printf ("/samples/%u", i);
-      JsonNode *n = json_array_get_element (a, i);
-      JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-      const char *id = o ? strand_json_string (o, "id", NULL) : NULL;
-      if (!valid_sample_id (id))
-        {
-          strand_problems_add (problems, FALSE, "bad-sample-id", ptr,
-                               "sample id must be 1-128 letters, digits, '.', '_' or '-'");
-          continue;
-        }
-      StrandSample *s = g_new0 (StrandSample, 1);
-      s->id = g_strdup (id);
-      s->meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      s->inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_task_input_free);
-      g_ptr_array_add (samples, s);
-      if (!g_hash_table_add (ids, s->id))
-        strand_problems_add (problems, FALSE, "duplicate-sample-id", ptr,
-                             "sample id '%s' is used twice", id);
-      JsonNode *meta = json_object_get_member (o, "meta");
-      if (meta && JSON_NODE_HOLDS_OBJECT (meta))
-        {
-          g_autoptr (GList) keys = json_object_get_members (json_node_get_object (meta));
-          for (GList *l = keys; l; l = l->next)
-            {
-              JsonNode *v = json_object_get_member (json_node_get_object (meta), l->data);
-              if (JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING)
-                g_hash_table_replace (s->meta, g_strdup (l->data), g_strdup (json_node_get_string (v)));
-            }
-        }
-      JsonNode *inputs = json_object_get_member (o, "inputs");
-      if (inputs == NULL)
-        continue;
-      if (!JSON_NODE_HOLDS_OBJECT (inputs))
-        {
-          strand_problems_add (problems, FALSE, "wrong-type", ptr, "'inputs' must be an object");
-          continue;
-        }
-      g_autoptr (GList) names = json_object_get_members (json_node_get_object (inputs));
-      for (GList *l = names; l; l = l->next)
-        {
-          JsonNode *files = json_object_get_member (json_node_get_object (inputs), l->data);
-          g_autofree char *ip = g_strdup_printf ("%s/inputs/%s", ptr, (char *) l->data);
-          if (!JSON_NODE_HOLDS_ARRAY (files))
-            {
-              strand_problems_add (problems, FALSE, "wrong-type", ip, "must be an array of paths");
-              continue;
-            }
-          JsonArray *fa = json_node_get_array (files);
-          for (guint k = 0; k < json_array_get_length (fa); k++)
-            {
-              JsonNode *f = json_array_get_element (fa, k);
-              if (!JSON_NODE_HOLDS_VALUE (f) || json_node_get_value_type (f) != G_TYPE_STRING)
-                {
-                  strand_problems_add (problems, FALSE, "wrong-type", ip, "paths must be strings");
-                  continue;
-                }
-              StrandTaskInput *in = g_new0 (StrandTaskInput, 1);
-              in->port = g_strdup (l->data);
-              in->path = g_canonicalize_filename (json_node_get_string (f), base);
-              g_ptr_array_add (s->inputs, in);
-              if (!g_file_test (in->path, G_FILE_TEST_IS_REGULAR))
-                strand_problems_add (problems, FALSE, "missing-input-file", ip,
-                                     "sample '%s': %s does not exist or is not a file", id, in->path);
-            }
-        }
-    }
-  return samples;
-}
 
 static void
 record_free (gpointer p)
@@ -164,13 +38,13 @@ strand_stage_task_spec (const StrandStage *stage, const char *sample_id, const c
   for (guint i = 0; i < plugin->params->len; i++)
     {
       const StrandParamInfo *p = plugin->params->pdata[i];
-      const char *v = g_hash_table_lookup (stage->params, p->name);
+      char *v = strand_stage_param_text (stage, p->name);
       if (v == NULL)
-        v = p->default_value;
+        v = g_strdup (p->default_value);
       if (v != NULL)
-        g_hash_table_insert (spec->params, g_strdup (p->name), g_strdup (v));
+        g_hash_table_insert (spec->params, g_strdup (p->name), v);
     }
-  spec->cores = MAX (plugin->resources.cores, 1u);
+  spec->cores = MAX (stage->resources.cores ? stage->resources.cores : plugin->resources.cores, 1u);
   spec->memory_bytes = 0; /* limits come with the scheduler and executor */
   return spec;
 }
@@ -236,10 +110,10 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, const char *r
                 continue;
               if (edge->from_stage == NULL)
                 {
-                  for (guint i = 0; i < sample->inputs->len; i++)
+                  for (guint i = 0; i < sample->files->len; i++)
                     {
-                      const StrandTaskInput *in = sample->inputs->pdata[i];
-                      if (g_strcmp0 (in->port, edge->from_port) == 0)
+                      const StrandSampleFile *in = sample->files->pdata[i];
+                      if (g_strcmp0 (in->input, edge->from_port) == 0)
                         strand_task_spec_add_input (spec, edge->to_port, in->path, in->format);
                     }
                   continue;

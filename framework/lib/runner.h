@@ -6,21 +6,10 @@
 #pragma once
 
 #include "pipeline.h"
+#include "samples.h"
 #include "task.h"
 
 G_BEGIN_DECLS
-
-typedef struct {
-  char *id;
-  GHashTable *meta;   /* char* -> char* */
-  GPtrArray *inputs;  /* StrandTaskInput: port is the pipeline input name */
-} StrandSample;
-
-void strand_sample_free (StrandSample *sample);
-
-/* Reads a JSON sample sheet: {"samples": [{"id", "inputs": {NAME: [PATH...]},
- * "meta": {...}}]}. Relative paths are taken from the sheet's directory. */
-GPtrArray *strand_samples_load (const char *path, GPtrArray *problems);
 
 typedef struct {
   char *sample_id;

@@ -219,12 +219,12 @@ test_invalid_pipeline_refused (Fixture *f, gconstpointer data)
                    "--runs-dir", runs, NULL);
   g_assert_cmpint (rc, ==, 1);
   const char *expected[] = {
-    "/stages/0/params/reads: stage 'gen': parameter 'reads': 0 is below the minimum 1 [bad-param-value]",
-    "/stages/0/params/colour: stage 'gen': plugin fastq-generate has no parameter 'colour' [unknown-param]",
-    "/stages/3/plugin: stage 'ghost': no plugin named 'no-such-plugin' is installed [unknown-plugin]",
-    "/stages/4/plugin: stage 'old': no version of plugin 'concat' matches '>=9' [unknown-plugin-version]",
-    "/edges/1: 'qc.stats' makes json but 'qc2.reads' takes fastq [format-mismatch]",
-    "/edges: the stages c1 -> c2 depend on each other in a cycle [cycle]",
+    "bad.json#/stages/0/params/reads: stage 'gen': parameter 'reads': 0 is below the minimum 1 [bad-param-value]",
+    "bad.json#/stages/0/params/colour: stage 'gen': plugin fastq-generate has no parameter 'colour' [unknown-param]",
+    "bad.json#/stages/3/plugin: stage 'ghost': no plugin named 'no-such-plugin' is installed [unknown-plugin]",
+    "bad.json#/stages/4/plugin: stage 'old': no version of plugin 'concat' matches '>=9' (installed: 0.1.0) [unknown-plugin-version]",
+    "bad.json#/edges/1: 'qc.stats' makes json but 'qc2.reads' takes fastq [format-mismatch]",
+    "bad.json#/edges: the stages form a cycle: c2 -> c1 -> c2 [cycle]",
     "nothing was run",
   };
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -263,9 +263,9 @@ test_bad_files (Fixture *f, gconstpointer data)
   g_autofree char *err = NULL;
   g_assert_cmpint (strand (NULL, &err, "run", pipeline, "--samples", bad_sheet, "-P",
                            STRAND_PLUGIN_BUILD_DIR, NULL), ==, 1);
-  g_assert_nonnull (strstr (err, "/samples/0: sample id must be"));
-  g_assert_nonnull (strstr (err, "/samples/2: sample id 'A' is used twice"));
-  g_assert_nonnull (strstr (err, "/samples/3/inputs/reads: sample 'B':"));
+  g_assert_nonnull (strstr (err, "bad.json#/samples/0: sample id must be"));
+  g_assert_nonnull (strstr (err, "bad.json#/samples/2: sample id 'A' is used twice"));
+  g_assert_nonnull (strstr (err, "bad.json#/samples/3/inputs/reads/0: sample 'B':"));
   g_assert_cmpint (strand (NULL, NULL, "run", pipeline, NULL), ==, 2);
 }
 
