@@ -204,19 +204,9 @@ load_item (JsonNode *n, const char *where, GPtrArray *items, GHashTable *ids, GP
 StrandInventory *
 strand_inventory_load_data (const char *data, gsize len, const char *name, GPtrArray *problems)
 {
-  if (len == 0 || !g_utf8_validate_len (data, len, NULL))
-    {
-      strand_problems_add (problems, FALSE, len == 0 ? "empty-file" : "not-utf8", name, "%s",
-                           len == 0 ? "the file is empty" : "the file is not UTF-8 text");
-      return NULL;
-    }
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &error))
-    {
-      strand_problems_add (problems, FALSE, "invalid-json", name, "not valid JSON: %s", error->message);
-      return NULL;
-    }
+  g_autoptr (JsonParser) parser = strand_json_parse_document (data, len, name, problems);
+  if (parser == NULL)
+    return NULL;
   JsonNode *root = json_parser_get_root (parser);
   JsonNode *list = root && JSON_NODE_HOLDS_OBJECT (root)
                        ? json_object_get_member (json_node_get_object (root), "equipment") : NULL;
@@ -242,15 +232,9 @@ strand_inventory_load_data (const char *data, gsize len, const char *name, GPtrA
 StrandInventory *
 strand_inventory_load (const char *path, GPtrArray *problems)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *contents = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (path, &contents, &len, &error))
-    {
-      strand_problems_add (problems, FALSE, "unreadable", path, "%s", error->message);
-      return NULL;
-    }
-  return strand_inventory_load_data (contents, len, path, problems);
+  g_autofree char *contents = strand_read_user_file (path, &len, problems);
+  return contents ? strand_inventory_load_data (contents, len, path, problems) : NULL;
 }
 
 /* ---- availability --------------------------------------------------------------- */

@@ -465,23 +465,9 @@ load_root (Loader *l, StrandPipeline *pipeline, JsonObject *o)
 StrandPipeline *
 strand_pipeline_load_data (const char *data, gsize len, const char *name, GPtrArray *problems)
 {
-  if (len == 0)
-    {
-      strand_problems_add (problems, FALSE, "empty-file", name, "the file is empty");
-      return NULL;
-    }
-  if (!g_utf8_validate_len (data, len, NULL))
-    {
-      strand_problems_add (problems, FALSE, "not-utf8", name, "the file is not UTF-8 text");
-      return NULL;
-    }
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &error))
-    {
-      strand_problems_add (problems, FALSE, "invalid-json", name, "not valid JSON: %s", error->message);
-      return NULL;
-    }
+  g_autoptr (JsonParser) parser = strand_json_parse_document (data, len, name, problems);
+  if (parser == NULL)
+    return NULL;
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
@@ -500,15 +486,9 @@ strand_pipeline_load_data (const char *data, gsize len, const char *name, GPtrAr
 StrandPipeline *
 strand_pipeline_load (const char *path, GPtrArray *problems)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *contents = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (path, &contents, &len, &error))
-    {
-      strand_problems_add (problems, FALSE, "unreadable", path, "%s", error->message);
-      return NULL;
-    }
-  return strand_pipeline_load_data (contents, len, path, problems);
+  g_autofree char *contents = strand_read_user_file (path, &len, problems);
+  return contents ? strand_pipeline_load_data (contents, len, path, problems) : NULL;
 }
 
 /* ---- writing JSON ---------------------------------------------------------- */

@@ -235,13 +235,9 @@ load_json_sample (Sheet *sh, JsonNode *n, guint i)
 static void
 load_json (Sheet *sh, const char *data, gsize len)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &error))
-    {
-      complain (sh, "invalid-json", sh->name, "not valid JSON: %s", error->message);
-      return;
-    }
+  g_autoptr (JsonParser) parser = strand_json_parse_document (data, len, sh->name, sh->problems);
+  if (parser == NULL)
+    return;
   JsonNode *root = json_parser_get_root (parser);
   JsonNode *list = root && JSON_NODE_HOLDS_OBJECT (root)
                        ? json_object_get_member (json_node_get_object (root), "samples") : NULL;
@@ -453,14 +449,10 @@ strand_samples_load_data (const char *data, gsize len, const char *name, const c
 GPtrArray *
 strand_samples_load (const char *path, GPtrArray *problems)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *contents = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (path, &contents, &len, &error))
-    {
-      strand_problems_add (problems, FALSE, "unreadable", path, "%s", error->message);
-      return NULL;
-    }
+  g_autofree char *contents = strand_read_user_file (path, &len, problems);
+  if (contents == NULL)
+    return NULL;
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *base = g_canonicalize_filename (dir, NULL); /* relative paths need an absolute base */
   return strand_samples_load_data (contents, len, path, base, problems);
