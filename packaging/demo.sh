@@ -19,4 +19,4 @@ mkdir -p "$out"
 exec build/release/framework/cli/strand run packaging/pipelines/fastq-demo.json \
   --samples packaging/pipelines/fastq-demo.samples.json \
   --equipment packaging/pipelines/fastq-demo.equipment.json \
-  --plugin-dir build/release/plugins --runs-dir "$out/runs" "$@"
+  --plugin-dir build/release/plugins --store "$out/store" "$@"

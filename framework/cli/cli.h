@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "problems.h"
+#include "provenance.h"
 #include "registry.h"
 
 #define STRAND_EXIT_OK 0
@@ -35,5 +36,18 @@ StrandRegistry *strand_cli_load_registry (const StrandPluginOptions *options, gb
 void strand_cli_print_problem (const char *path, const GError *error);
 /* "WHERE: [warning: ]message [code]", one line each. */
 void strand_cli_print_problems (GPtrArray *problems, FILE *to);
+/* The store a command works on: --store, else $STRAND_STORE, else
+ * ./strand-store. */
+char *strand_cli_store_dir (const char *option);
+/* Opens the store, creating it (and the host key) on first use. */
+StrandProvenance *strand_cli_open_store (const char *dir);
+
+int strand_cmd_init (int argc, char **argv);
+int strand_cmd_ingest (int argc, char **argv);
+int strand_cmd_store (int argc, char **argv);
+int strand_cmd_gc (int argc, char **argv);
+int strand_cmd_lineage (int argc, char **argv);
+int strand_cmd_verify (int argc, char **argv);
+
 /* Parses `argv` with `context`; on a usage error prints it and returns FALSE. */
 gboolean strand_cli_parse (GOptionContext *context, int *argc, char ***argv);

@@ -36,13 +36,20 @@ on_task (const StrandTaskRecord *record, gpointer user_data)
 }
 
 static int
-execute (StrandPipeline *pipeline, GPtrArray *samples, const char *runs_dir, gboolean json)
+execute (StrandPipeline *pipeline, GPtrArray *samples, const char *store_option,
+         const char *runs_option, gboolean json)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *store_dir = strand_cli_store_dir (store_option);
+  g_autoptr (StrandProvenance) prov = strand_cli_open_store (store_dir);
+  if (prov == NULL)
+    return STRAND_EXIT_FAILED;
+  g_autofree char *runs_dir = runs_option ? g_strdup (runs_option)
+                                          : g_build_filename (store_dir, "runs", NULL);
   if (!json)
     printf ("running pipeline '%s' on %u sample%s\n", pipeline->name, samples->len,
             samples->len == 1 ? "" : "s");
-  g_autoptr (StrandRun) run = strand_run_pipeline (pipeline, samples, runs_dir, on_task,
+  g_autoptr (StrandRun) run = strand_run_pipeline (pipeline, samples, prov, runs_dir, on_task,
                                                    GINT_TO_POINTER (json), &error);
   if (run == NULL)
     {
@@ -59,9 +66,10 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const char *runs_dir, gbo
       printf ("%s\n", text);
     }
   else
-    printf ("run %s: %u task%s ok, %u failed, %u skipped\nsummary: %s/run.json\n", run->run_id,
+    printf ("run %s: %u task%s ok, %u failed, %u skipped\nsummary: %s/run.json\n"
+            "provenance: strand lineage %s --store %s\n", run->run_id,
             run->succeeded, run->succeeded == 1 ? "" : "s", run->failed, run->skipped,
-            run->run_dir);
+            run->run_dir, run->run_id, store_dir);
   return run->failed == 0 && run->skipped == 0 ? STRAND_EXIT_OK : STRAND_EXIT_FAILED;
 }
 
@@ -72,12 +80,15 @@ strand_cmd_run (int argc, char **argv)
   g_autofree char *samples_path = NULL;
   g_autofree char *equipment_path = NULL;
   g_autofree char *runs_dir = NULL;
+  g_autofree char *store_dir = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "samples", 's', 0, G_OPTION_ARG_FILENAME, &samples_path, "Sample sheet (JSON or TSV)", "FILE" },
     { "equipment", 'e', 0, G_OPTION_ARG_FILENAME, &equipment_path, "Equipment inventory (JSON)", "FILE" },
+    { "store", 0, 0, G_OPTION_ARG_FILENAME, &store_dir,
+      "Store for outputs and records (default: $STRAND_STORE or ./strand-store)", "DIR" },
     { "runs-dir", 0, 0, G_OPTION_ARG_FILENAME, &runs_dir,
-      "Where run folders go (default: strand-runs)", "DIR" },
+      "Where run folders go (default: STORE/runs)", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the run summary as JSON", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -109,7 +120,7 @@ strand_cmd_run (int argc, char **argv)
                errors == 1 ? "" : "s");
       return STRAND_EXIT_FAILED;
     }
-  return execute (pipeline, samples, runs_dir ? runs_dir : "strand-runs", json);
+  return execute (pipeline, samples, store_dir, runs_dir, json);
 }
 
 /* `strand plugins run NAME -p k=v -i port=FILE`: one stage on files, through
@@ -121,6 +132,7 @@ strand_cmd_plugins_run (int argc, char **argv)
   g_auto (GStrv) params = NULL;
   g_auto (GStrv) inputs = NULL;
   g_autofree char *runs_dir = NULL;
+  g_autofree char *store_dir = NULL;
   g_autofree char *sample_id = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -128,8 +140,10 @@ strand_cmd_plugins_run (int argc, char **argv)
     { "input", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, "Feed a file to an input port",
       "PORT=FILE" },
     { "sample", 0, 0, G_OPTION_ARG_STRING, &sample_id, "Sample id (default: sample)", "ID" },
+    { "store", 0, 0, G_OPTION_ARG_FILENAME, &store_dir,
+      "Store for outputs and records (default: $STRAND_STORE or ./strand-store)", "DIR" },
     { "runs-dir", 0, 0, G_OPTION_ARG_FILENAME, &runs_dir,
-      "Where run folders go (default: strand-runs)", "DIR" },
+      "Where run folders go (default: STORE/runs)", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the run summary as JSON", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -205,5 +219,5 @@ strand_cmd_plugins_run (int argc, char **argv)
   strand_cli_print_problems (problems, stderr);
   if (strand_problems_errors (problems) > 0)
     return STRAND_EXIT_FAILED;
-  return execute (pipeline, samples, runs_dir ? runs_dir : "strand-runs", json);
+  return execute (pipeline, samples, store_dir, runs_dir, json);
 }

@@ -16,6 +16,12 @@ static const char usage[] =
   "  plugins run        run one stage on files, for plugin authors\n"
   "  validate           find every problem in a pipeline, samples, equipment, data\n"
   "  run                run a pipeline over samples\n"
+  "  init               create a store and the host's signing key\n"
+  "  ingest             register raw data in the store, with its record\n"
+  "  store du|get       space used; copy an object out (recorded)\n"
+  "  gc                 remove objects no record needs (recorded)\n"
+  "  lineage            where a data item came from, or what it fed\n"
+  "  verify             check every record and object; exit 1 if anything changed\n"
   "  check              check data files: format, integrity, digests (--manifest)\n"
   "\n"
   "Run 'strand COMMAND --help' for a command's options.\n"
@@ -109,6 +115,17 @@ main (int argc, char **argv)
     return strand_cmd_check (argc - 1, argv + 1);
   if (strcmp (argv[1], "validate") == 0)
     return strand_cmd_validate (argc - 1, argv + 1);
+  static const struct {
+    const char *name;
+    int (*run) (int, char **);
+  } store_commands[] = {
+    { "init", strand_cmd_init },       { "ingest", strand_cmd_ingest },
+    { "store", strand_cmd_store },     { "gc", strand_cmd_gc },
+    { "lineage", strand_cmd_lineage }, { "verify", strand_cmd_verify },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (store_commands); i++)
+    if (strcmp (argv[1], store_commands[i].name) == 0)
+      return store_commands[i].run (argc - 1, argv + 1);
   fprintf (stderr, "strand: unknown command '%s'\n\n%s", argv[1], usage);
   return STRAND_EXIT_USAGE;
 }

@@ -1,9 +1,12 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
+#include "record-build.h"
 #include "worker.h"
 
 static void
@@ -49,24 +52,140 @@ strand_stage_task_spec (const StrandStage *stage, const char *sample_id, const c
   return spec;
 }
 
-static const char *
-find_output (const StrandTaskRecord *record, const char *port, guint nth)
+static void G_GNUC_PRINTF (3, 4)
+fail_task (StrandTaskResult *r, StrandErrorClass error_class, const char *format, ...)
 {
-  if (record == NULL || record->result == NULL || !record->result->ok)
-    return NULL;
-  guint seen = 0;
-  for (guint i = 0; i < record->result->outputs->len; i++)
+  va_list ap;
+  va_start (ap, format);
+  g_free (r->message);
+  r->message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  r->ok = FALSE;
+  r->error_class = error_class;
+}
+
+/* Gives a stored input the file name its producer chose, so tools that go by
+ * extension (.bam, .fa.gz) see one: inputs/PORT/N/NAME -> the object. */
+static char *
+link_input (const char *work_dir, const char *port, guint n, const char *name, const char *object,
+            GError **error)
+{
+  g_autofree char *num = g_strdup_printf ("%u", n);
+  g_autofree char *dir = g_build_filename (work_dir, "inputs", port, num, NULL);
+  char *link = g_build_filename (dir, name, NULL);
+  if (g_mkdir_with_parents (dir, 0750) != 0 || symlink (object, link) != 0)
     {
-      const StrandTaskOutput *o = record->result->outputs->pdata[i];
-      if (g_strcmp0 (o->port, port) == 0 && seen++ == nth)
-        return o->path;
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot link input %s: %s",
+                   link, g_strerror (saved));
+      g_free (link);
+      return NULL;
     }
-  return NULL;
+  return link;
+}
+
+/* Moves each output into the store: read-only first, so the store may take
+ * it by hard link instead of a copy; hashed once on the way in. */
+static void
+store_outputs (StrandProvenance *prov, StrandTaskResult *r)
+{
+  StrandStore *store = strand_provenance_store (prov);
+  for (guint i = 0; r->ok && i < r->outputs->len; i++)
+    {
+      StrandTaskOutput *out = r->outputs->pdata[i];
+      g_autoptr (GError) error = NULL;
+      StrandObjectInfo info;
+      g_chmod (out->path, 0444);
+      if (!strand_store_ingest_file (store, out->path, TRUE, &info, &error))
+        {
+          fail_task (r, g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_NO_SPACE)
+                            ? STRAND_ERROR_STORAGE : STRAND_ERROR_TRANSIENT,
+                     "output '%s' could not be stored: %s", out->port, error->message);
+          return;
+        }
+      out->sha256 = g_strdup (info.sha256);
+      out->size = info.size;
+      g_free (out->path);
+      out->path = strand_store_object_path (store, info.sha256);
+    }
+}
+
+/* One signed record per attempt, successful or not. Failing to write it
+ * fails the task: an output nobody can account for must not be used. */
+static void
+record_attempt (StrandProvenance *prov, const char *run_id, const StrandStage *stage,
+                const StrandTaskSpec *spec, StrandTaskResult *r)
+{
+  g_autoptr (GArray) inputs = g_array_new (FALSE, FALSE, sizeof (StrandRecordFile));
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < spec->inputs->len; i++)
+    {
+      const StrandTaskInput *in = spec->inputs->pdata[i];
+      if (in->sha256 == NULL)
+        continue;
+      g_autofree char *base = in->name ? g_strdup (in->name) : g_path_get_basename (in->path);
+      char *name = g_strdup_printf ("%s/%s", in->port, base);
+      g_ptr_array_add (names, name);
+      StrandRecordFile f = { name, in->sha256 };
+      g_array_append_val (inputs, f);
+    }
+  g_autoptr (GArray) outputs = g_array_new (FALSE, FALSE, sizeof (StrandRecordFile));
+  for (guint i = 0; r->ok && i < r->outputs->len; i++)
+    {
+      const StrandTaskOutput *out = r->outputs->pdata[i];
+      char *name = g_strdup_printf ("%s/%s", out->port, out->name);
+      g_ptr_array_add (names, name);
+      StrandRecordFile f = { name, out->sha256 };
+      g_array_append_val (outputs, f);
+    }
+  g_autoptr (GArray) tools = g_array_new (FALSE, FALSE, sizeof (StrandRecordTool));
+  for (guint i = 0; i < r->tools->len; i++)
+    {
+      const StrandToolUse *t = r->tools->pdata[i];
+      if (t->sha256 == NULL)
+        continue;
+      StrandRecordTool tool = { t->path, t->version, t->sha256 };
+      g_array_append_val (tools, tool);
+    }
+  const StrandPluginInfo *plugin = stage->resolved;
+  StrandStageRunFacts facts = {
+    .run_id = run_id,
+    .stage = stage->id,
+    .sample = spec->sample_id,
+    .plugin_name = plugin->name,
+    .plugin_version = plugin->version,
+    .plugin_path = plugin->path,
+    .plugin_sha256 = plugin->sha256,
+    .params = spec->params,
+    .inputs = (const StrandRecordFile *) inputs->data,
+    .n_inputs = inputs->len,
+    .outputs = (const StrandRecordFile *) outputs->data,
+    .n_outputs = outputs->len,
+    .tools = (const StrandRecordTool *) tools->data,
+    .n_tools = tools->len,
+    .cores = spec->cores,
+    .memory_bytes = spec->memory_bytes,
+    .attempt = spec->attempt,
+    .started_us = r->start_us,
+    .finished_us = r->end_us,
+    .exit_status = r->exit_status,
+    .error_class = r->ok ? NULL : strand_error_class_name (r->error_class),
+    .message = r->ok ? NULL : r->message,
+    .host_id = strand_provenance_host_id (prov),
+  };
+  g_autoptr (JsonNode) statement = strand_statement_stage_run (&facts);
+  g_autoptr (GError) error = NULL;
+  if (!strand_provenance_record (prov, statement, &error))
+    {
+      g_warning ("task %s: the ledger refused its record: %s", spec->task_id, error->message);
+      fail_task (r, STRAND_ERROR_STORAGE, "its record could not be written: %s", error->message);
+    }
 }
 
 StrandRun *
-strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, const char *runs_dir,
-                     StrandRunProgress progress, gpointer user_data, GError **error)
+strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, StrandProvenance *prov,
+                     const char *runs_dir, StrandRunProgress progress, gpointer user_data,
+                     GError **error)
 {
   gint64 now = strand_clock_now_us ();
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (now / G_USEC_PER_SEC);
@@ -80,6 +199,22 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, const char *r
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
                    "cannot create run directory %s: %s", run->run_dir, g_strerror (errno));
       return NULL;
+    }
+  StrandStore *store = strand_provenance_store (prov);
+
+  /* Each stage's producers by index, once, so planning stays linear. */
+  g_autoptr (GHashTable) stage_index = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < pipeline->stages->len; i++)
+    g_hash_table_insert (stage_index, ((StrandStage *) pipeline->stages->pdata[i])->id,
+                         GUINT_TO_POINTER (i));
+  g_autoptr (GPtrArray) edges_into = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < pipeline->stages->len; i++)
+    g_ptr_array_add (edges_into, g_ptr_array_new ());
+  for (guint e = 0; e < pipeline->edges->len; e++)
+    {
+      StrandEdge *edge = pipeline->edges->pdata[e];
+      guint to = GPOINTER_TO_UINT (g_hash_table_lookup (stage_index, edge->to_stage));
+      g_ptr_array_add (edges_into->pdata[to], edge);
     }
 
   g_autoptr (GArray) order = strand_pipeline_topological_order (pipeline);
@@ -103,37 +238,50 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, const char *r
           g_autoptr (StrandTaskSpec) spec = strand_stage_task_spec (stage, sample->id, work_dir);
           spec->sample_meta = g_hash_table_ref (sample->meta);
           gboolean upstream_failed = FALSE;
-          for (guint e = 0; e < pipeline->edges->len; e++)
+          g_autoptr (GError) input_error = NULL;
+          GPtrArray *into = edges_into->pdata[idx];
+          guint n_linked = 0;
+          for (guint e = 0; e < into->len && input_error == NULL; e++)
             {
-              const StrandEdge *edge = pipeline->edges->pdata[e];
-              if (g_strcmp0 (edge->to_stage, stage->id) != 0)
-                continue;
+              const StrandEdge *edge = into->pdata[e];
               if (edge->from_stage == NULL)
                 {
-                  for (guint i = 0; i < sample->files->len; i++)
+                  for (guint i = 0; i < sample->files->len && input_error == NULL; i++)
                     {
                       const StrandSampleFile *in = sample->files->pdata[i];
-                      if (g_strcmp0 (in->input, edge->from_port) == 0)
-                        strand_task_spec_add_input (spec, edge->to_port, in->path, in->format);
+                      if (g_strcmp0 (in->input, edge->from_port) != 0)
+                        continue;
+                      StrandTaskInput *ti = strand_task_spec_add_input (spec, edge->to_port, in->path, in->format);
+                      char sha[65], md5[33];
+                      /* Cached by file identity: a large input is hashed once, not per run. */
+                      if (strand_store_file_digest (store, in->path, sha, md5, &input_error))
+                        ti->sha256 = g_strdup (sha);
                     }
                   continue;
                 }
-              guint from = 0;
-              while (from < n_stages &&
-                     g_strcmp0 (((StrandStage *) pipeline->stages->pdata[from])->id, edge->from_stage))
-                from++;
-              StrandTaskRecord *up = from < n_stages ? done[from] : NULL;
+              guint from = GPOINTER_TO_UINT (g_hash_table_lookup (stage_index, edge->from_stage));
+              StrandTaskRecord *up = done[from];
               if (up == NULL || up->result == NULL || !up->result->ok)
                 {
                   upstream_failed = TRUE;
                   continue;
                 }
-              const StrandPortInfo *port =
-                  strand_plugin_info_find_port (((StrandStage *) pipeline->stages->pdata[from])->resolved,
-                                                TRUE, edge->from_port);
-              const char *path;
-              for (guint nth = 0; (path = find_output (up, edge->from_port, nth)) != NULL; nth++)
-                strand_task_spec_add_input (spec, edge->to_port, path, port ? port->formats : NULL);
+              const StrandPortInfo *port = strand_plugin_info_find_port (
+                  ((StrandStage *) pipeline->stages->pdata[from])->resolved, TRUE, edge->from_port);
+              for (guint i = 0; i < up->result->outputs->len && input_error == NULL; i++)
+                {
+                  const StrandTaskOutput *o = up->result->outputs->pdata[i];
+                  if (g_strcmp0 (o->port, edge->from_port) != 0)
+                    continue;
+                  g_autofree char *link = link_input (work_dir, edge->to_port, n_linked++, o->name,
+                                                      o->path, &input_error);
+                  if (link == NULL)
+                    break;
+                  StrandTaskInput *ti = strand_task_spec_add_input (spec, edge->to_port, link,
+                                                                    port ? port->formats : NULL);
+                  ti->name = g_strdup (o->name);
+                  ti->sha256 = g_strdup (o->sha256);
+                }
             }
           if (upstream_failed)
             {
@@ -142,7 +290,26 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, const char *r
                 progress (record, user_data);
               continue;
             }
-          record->result = strand_worker_run (spec);
+          g_autoptr (GError) space_error = NULL;
+          if (input_error == NULL)
+            strand_store_check_space (store, stage->resolved->resources.output_bytes, &space_error);
+          if (input_error != NULL || space_error != NULL)
+            {
+              /* Nothing ran: say why, in the same place a run's failure goes. */
+              record->result = strand_task_result_new ();
+              record->result->start_us = record->result->end_us = strand_clock_now_us ();
+              if (input_error)
+                fail_task (record->result, STRAND_ERROR_TRANSIENT, "%s", input_error->message);
+              else
+                fail_task (record->result, STRAND_ERROR_STORAGE, "%s", space_error->message);
+            }
+          else
+            {
+              record->result = strand_worker_run (spec);
+              if (record->result->ok)
+                store_outputs (prov, record->result);
+            }
+          record_attempt (prov, run->run_id, stage, spec, record->result);
           if (record->result->ok)
             run->succeeded++;
           else

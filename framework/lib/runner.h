@@ -1,11 +1,17 @@
 /* Running a resolved pipeline over samples: one task per stage and sample,
  * each in its own worker (worker.h), outputs of one stage handed to the next.
  *
- * A run directory holds one folder per task (outputs, scratch, log) and
- * run.json, the summary of every task with its output digests and tools. */
+ * Every output enters the content-addressed store the moment its task ends,
+ * and every attempt is a signed record in the ledger (provenance.h) before
+ * anything downstream may use what it made. Downstream tasks read outputs
+ * from the store, through links named as their producer named them.
+ *
+ * A run directory holds one folder per task (inputs, outputs, scratch, log)
+ * and run.json, the summary of every task with its output digests and tools. */
 #pragma once
 
 #include "pipeline.h"
+#include "provenance.h"
 #include "samples.h"
 #include "task.h"
 
@@ -34,8 +40,8 @@ typedef void (*StrandRunProgress) (const StrandTaskRecord *record, gpointer user
 /* Runs every sample through `pipeline`, which must have resolved without
  * errors, inside a new folder under `runs_dir`. Writes run.json. */
 StrandRun *strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples,
-                                const char *runs_dir, StrandRunProgress progress,
-                                gpointer user_data, GError **error);
+                                StrandProvenance *prov, const char *runs_dir,
+                                StrandRunProgress progress, gpointer user_data, GError **error);
 
 /* Builds the task of one stage: parameters with defaults applied, resources
  * from the plugin. Inputs are added by the caller. */

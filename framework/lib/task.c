@@ -8,6 +8,8 @@ strand_task_input_free (StrandTaskInput *in)
   g_free (in->port);
   g_free (in->path);
   g_free (in->format);
+  g_free (in->name);
+  g_free (in->sha256);
   g_free (in);
 }
 
@@ -17,6 +19,7 @@ output_free (gpointer p)
   StrandTaskOutput *out = p;
   g_free (out->port);
   g_free (out->path);
+  g_free (out->name);
   g_free (out->sha256);
   g_free (out);
 }
@@ -58,7 +61,7 @@ strand_task_spec_free (StrandTaskSpec *spec)
   g_free (spec);
 }
 
-void
+StrandTaskInput *
 strand_task_spec_add_input (StrandTaskSpec *spec, const char *port, const char *path,
                             const char *format)
 {
@@ -67,6 +70,7 @@ strand_task_spec_add_input (StrandTaskSpec *spec, const char *port, const char *
   in->path = g_strdup (path);
   in->format = g_strdup (format);
   g_ptr_array_add (spec->inputs, in);
+  return in;
 }
 
 StrandTaskResult *

@@ -13,6 +13,8 @@ typedef struct {
   char *port;
   char *path;
   char *format; /* as declared by whoever produced or supplied it */
+  char *name;   /* the file's own name, as its producer gave it; NULL: path's */
+  char *sha256; /* its digest, when known; recorded as the task's input */
 } StrandTaskInput;
 
 typedef struct {
@@ -31,8 +33,9 @@ typedef struct {
 
 typedef struct {
   char *port;
-  char *path;
-  char *sha256;
+  char *path;   /* where the stage wrote it; the store object once stored */
+  char *name;   /* the file name the stage gave it */
+  char *sha256; /* set once stored */
   guint64 size;
 } StrandTaskOutput;
 
@@ -60,7 +63,7 @@ void strand_task_input_free (StrandTaskInput *input);
 
 StrandTaskSpec *strand_task_spec_new (const StrandPluginInfo *plugin, const char *task_id);
 void strand_task_spec_free (StrandTaskSpec *spec);
-void strand_task_spec_add_input (StrandTaskSpec *spec, const char *port, const char *path,
+StrandTaskInput *strand_task_spec_add_input (StrandTaskSpec *spec, const char *port, const char *path,
                                  const char *format);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandTaskSpec, strand_task_spec_free)
 

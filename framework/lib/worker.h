@@ -13,7 +13,8 @@
 G_BEGIN_DECLS
 
 /* Runs `spec` and waits for it. Never fails as a whole: what went wrong is in
- * the result. Outputs are hashed (SHA-256) before this returns. */
+ * the result. Outputs are checked to exist; storing (and hashing) them is the
+ * caller's. */
 StrandTaskResult *strand_worker_run (const StrandTaskSpec *spec);
 
 G_END_DECLS

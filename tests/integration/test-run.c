@@ -111,12 +111,13 @@ test_demo_pipeline (Fixture *f, gconstpointer data)
   g_autofree char *sheet = write_file (f, "samples.json",
       "{\"samples\": [{\"id\": \"A1\"}, {\"id\": \"B2\", \"meta\": {\"type\": \"blood\"}}]}");
   g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
+  g_autofree char *store = g_build_filename (f->dir, "store", NULL);
   char *digests[2] = { NULL, NULL };
   for (int round = 0; round < 2; round++)
     {
       g_autofree char *out = NULL;
       int rc = strand (&out, NULL, "run", STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.json",
-                       "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR, "--runs-dir", runs,
+                       "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR, "--runs-dir", runs, "--store", store,
                        "--json", NULL);
       g_assert_cmpint (rc, ==, 0);
       g_autoptr (JsonNode) root = parse_json (out);
@@ -166,9 +167,10 @@ test_failures_isolated (Fixture *f, gconstpointer data)
       "{\"samples\": [{\"id\": \"crash\"}, {\"id\": \"abort\"}, {\"id\": \"exit\"},"
       " {\"id\": \"fail\"}, {\"id\": \"fine\"}]}");
   g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
+  g_autofree char *store = g_build_filename (f->dir, "store", NULL);
   g_autofree char *out = NULL;
   int rc = strand (&out, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
-                   "-P", STRAND_TEST_PLUGIN_DIR, "--runs-dir", runs, "--json", NULL);
+                   "-P", STRAND_TEST_PLUGIN_DIR, "--runs-dir", runs, "--store", store, "--json", NULL);
   g_assert_cmpint (rc, ==, 1);
   g_autoptr (JsonNode) root = parse_json (out);
   JsonObject *o = json_node_get_object (root);
@@ -214,9 +216,10 @@ test_invalid_pipeline_refused (Fixture *f, gconstpointer data)
       "             {\"from\": \"c1.out\", \"to\": \"c2.in\"}, {\"from\": \"c2.out\", \"to\": \"c1.in\"}]}");
   g_autofree char *sheet = write_file (f, "s.json", "{\"samples\": [{\"id\": \"S1\"}]}");
   g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
+  g_autofree char *store = g_build_filename (f->dir, "store", NULL);
   g_autofree char *err = NULL;
   int rc = strand (NULL, &err, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
-                   "--runs-dir", runs, NULL);
+                   "--runs-dir", runs, "--store", store, NULL);
   g_assert_cmpint (rc, ==, 1);
   const char *expected[] = {
     "bad.json#/stages/0/params/reads: stage 'gen': parameter 'reads': 0 is below the minimum 1 [bad-param-value]",
@@ -277,11 +280,12 @@ test_plugins_run (Fixture *f, gconstpointer data)
   g_autofree char *good = write_file (f, "good.fq", "@r1\nACGT\n+\nIIII\n@r2\nACGN\n+\nII#I\n");
   g_autofree char *bad = write_file (f, "bad.fq", "@r1\nACGT\n+\nIIII\n@r2\nACGT\n+\nIII\n");
   g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
+  g_autofree char *store = g_build_filename (f->dir, "store", NULL);
   g_autofree char *in_good = g_strdup_printf ("reads=%s", good);
   g_autofree char *in_bad = g_strdup_printf ("reads=%s", bad);
   g_autofree char *out = NULL;
   g_assert_cmpint (strand (&out, NULL, "plugins", "run", "fastq-stats", "-P", STRAND_PLUGIN_BUILD_DIR,
-                           "-i", in_good, "--runs-dir", runs, "--json", NULL), ==, 0);
+                           "-i", in_good, "--runs-dir", runs, "--store", store, "--json", NULL), ==, 0);
   g_autoptr (JsonNode) root = parse_json (out);
   JsonObject *t = json_array_get_object_element (
       json_object_get_array_member (json_node_get_object (root), "tasks"), 0);
@@ -291,7 +295,7 @@ test_plugins_run (Fixture *f, gconstpointer data)
 
   g_autofree char *out2 = NULL;
   g_assert_cmpint (strand (&out2, NULL, "plugins", "run", "fastq-stats", "-P", STRAND_PLUGIN_BUILD_DIR,
-                           "-i", in_bad, "--runs-dir", runs, NULL), ==, 1);
+                           "-i", in_bad, "--runs-dir", runs, "--store", store, NULL), ==, 1);
   g_autofree char *where = g_strdup_printf ("%s:8", bad);
   g_assert_nonnull (strstr (out2, "FAILED  invalid-input"));
   g_assert_nonnull (strstr (out2, where));

@@ -98,9 +98,11 @@ test_out_of_tree (void)
   g_assert_nonnull (strstr (inspect_out, "greeting"));
 
   g_autofree char *runs = g_build_filename (tmp, "runs", NULL);
+
+  g_autofree char *store = g_build_filename (tmp, "store", NULL);
   g_autofree char *run_out = NULL;
   const char *run[] = { STRAND_CLI, "plugins", "run", "hello-stage", "-P", src, "-p", "name=Rosalind",
-                        "--runs-dir", runs, "--sample", "S7", NULL };
+                        "--runs-dir", runs, "--store", store, "--sample", "S7", NULL };
   g_assert_cmpint (spawn (run, NULL, &run_out), ==, 0);
   g_autofree char *greeting = NULL;
   g_autofree char *run_id = NULL;
