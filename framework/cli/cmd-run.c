@@ -37,13 +37,23 @@ on_task (const StrandTaskRecord *record, gpointer user_data)
 
 static int
 execute (StrandPipeline *pipeline, GPtrArray *samples, const char *store_option,
-         const char *runs_option, gboolean json)
+         const char *quota_option, const char *runs_option, gboolean json)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *store_dir = strand_cli_store_dir (store_option);
   g_autoptr (StrandProvenance) prov = strand_cli_open_store (store_dir);
   if (prov == NULL)
     return STRAND_EXIT_FAILED;
+  if (quota_option != NULL)
+    {
+      guint64 quota;
+      if (!g_ascii_string_to_unsigned (quota_option, 10, 0, G_MAXUINT64, &quota, &error) ||
+          !strand_store_set_quota (strand_provenance_store (prov), quota, &error))
+        {
+          fprintf (stderr, "strand: --store-quota: %s\n", error->message);
+          return STRAND_EXIT_USAGE;
+        }
+    }
   g_autofree char *runs_dir = runs_option ? g_strdup (runs_option)
                                           : g_build_filename (store_dir, "runs", NULL);
   if (!json)
@@ -81,12 +91,15 @@ strand_cmd_run (int argc, char **argv)
   g_autofree char *equipment_path = NULL;
   g_autofree char *runs_dir = NULL;
   g_autofree char *store_dir = NULL;
+  g_autofree char *store_quota = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "samples", 's', 0, G_OPTION_ARG_FILENAME, &samples_path, "Sample sheet (JSON or TSV)", "FILE" },
     { "equipment", 'e', 0, G_OPTION_ARG_FILENAME, &equipment_path, "Equipment inventory (JSON)", "FILE" },
     { "store", 0, 0, G_OPTION_ARG_FILENAME, &store_dir,
       "Store for outputs and records (default: $STRAND_STORE or ./strand-store)", "DIR" },
+    { "store-quota", 0, 0, G_OPTION_ARG_STRING, &store_quota,
+      "Bound the store to BYTES (0: no bound); kept for later runs", "BYTES" },
     { "runs-dir", 0, 0, G_OPTION_ARG_FILENAME, &runs_dir,
       "Where run folders go (default: STORE/runs)", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the run summary as JSON", NULL },
@@ -120,7 +133,7 @@ strand_cmd_run (int argc, char **argv)
                errors == 1 ? "" : "s");
       return STRAND_EXIT_FAILED;
     }
-  return execute (pipeline, samples, store_dir, runs_dir, json);
+  return execute (pipeline, samples, store_dir, store_quota, runs_dir, json);
 }
 
 /* `strand plugins run NAME -p k=v -i port=FILE`: one stage on files, through
@@ -133,6 +146,7 @@ strand_cmd_plugins_run (int argc, char **argv)
   g_auto (GStrv) inputs = NULL;
   g_autofree char *runs_dir = NULL;
   g_autofree char *store_dir = NULL;
+  g_autofree char *store_quota = NULL;
   g_autofree char *sample_id = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -142,6 +156,8 @@ strand_cmd_plugins_run (int argc, char **argv)
     { "sample", 0, 0, G_OPTION_ARG_STRING, &sample_id, "Sample id (default: sample)", "ID" },
     { "store", 0, 0, G_OPTION_ARG_FILENAME, &store_dir,
       "Store for outputs and records (default: $STRAND_STORE or ./strand-store)", "DIR" },
+    { "store-quota", 0, 0, G_OPTION_ARG_STRING, &store_quota,
+      "Bound the store to BYTES (0: no bound); kept for later runs", "BYTES" },
     { "runs-dir", 0, 0, G_OPTION_ARG_FILENAME, &runs_dir,
       "Where run folders go (default: STORE/runs)", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the run summary as JSON", NULL },
@@ -219,5 +235,5 @@ strand_cmd_plugins_run (int argc, char **argv)
   strand_cli_print_problems (problems, stderr);
   if (strand_problems_errors (problems) > 0)
     return STRAND_EXIT_FAILED;
-  return execute (pipeline, samples, store_dir, runs_dir, json);
+  return execute (pipeline, samples, store_dir, store_quota, runs_dir, json);
 }

@@ -180,6 +180,32 @@ test_ingest_get_gc (void)
   g_assert_cmpint (strand (&lin, "lineage", raw, "--down", "--store", store, "--json", NULL), ==, 0);
 }
 
+/* A store that fills up mid-run: the task that does not fit fails with a
+ * storage error naming the quota, nothing partial is kept, and every record
+ * and object written before it still verifies. */
+static void
+test_store_full (void)
+{
+  g_autofree char *store = g_build_filename (tmp, "store3", NULL);
+  g_autofree char *sheet = g_build_filename (tmp, "one.json", NULL);
+  g_assert_true (g_file_set_contents (sheet, "{\"samples\": [{\"id\": \"A\"}]}", -1, NULL));
+  g_autofree char *out = NULL;
+  /* One lane of 20,000 reads is about 6.5 MB: the second does not fit. */
+  g_assert_cmpint (strand (&out, "run", STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.json",
+                           "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR, "--store", store,
+                           "--store-quota", "10000000", "--json", NULL), ==, 1);
+  g_autoptr (JsonNode) run = parse (strstr (out, "{"));
+  JsonObject *ro = json_node_get_object (run);
+  g_assert_cmpint (json_object_get_int_member (ro, "succeeded"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (ro, "failed"), ==, 1);
+  JsonObject *lane2 = json_array_get_object_element (json_object_get_array_member (ro, "tasks"), 1);
+  g_assert_cmpstr (json_object_get_string_member (lane2, "error_class"), ==, "storage");
+  g_assert_nonnull (strstr (json_object_get_string_member (lane2, "message"), "quota"));
+  g_autofree char *v = NULL;
+  g_assert_cmpint (strand (&v, "verify", "--store", store, NULL), ==, 0);
+  g_assert_nonnull (strstr (v, "2 records, 1 objects: intact"));
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -207,6 +233,7 @@ main (int argc, char **argv)
   tmp = g_dir_make_tmp ("strand-prov-XXXXXX", NULL);
   g_test_add_func ("/provenance/run-lineage-verify", test_run_lineage_verify);
   g_test_add_func ("/provenance/ingest-get-gc", test_ingest_get_gc);
+  g_test_add_func ("/provenance/store-full", test_store_full);
   int rc = g_test_run ();
   remove_tree (tmp);
   g_free (tmp);
