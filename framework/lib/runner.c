@@ -200,7 +200,7 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, StrandProvena
                    "cannot create run directory %s: %s", run->run_dir, g_strerror (errno));
       return NULL;
     }
-  StrandStore *store = strand_provenance_store (prov);
+  StrandStore *store = prov ? strand_provenance_store (prov) : NULL;
 
   /* Each stage's producers by index, once, so planning stays linear. */
   g_autoptr (GHashTable) stage_index = g_hash_table_new (g_str_hash, g_str_equal);
@@ -254,7 +254,7 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, StrandProvena
                       StrandTaskInput *ti = strand_task_spec_add_input (spec, edge->to_port, in->path, in->format);
                       char sha[65], md5[33];
                       /* Cached by file identity: a large input is hashed once, not per run. */
-                      if (strand_store_file_digest (store, in->path, sha, md5, &input_error))
+                      if (store && strand_store_file_digest (store, in->path, sha, md5, &input_error))
                         ti->sha256 = g_strdup (sha);
                     }
                   continue;
@@ -291,7 +291,7 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, StrandProvena
               continue;
             }
           g_autoptr (GError) space_error = NULL;
-          if (input_error == NULL)
+          if (input_error == NULL && store)
             strand_store_check_space (store, stage->resolved->resources.output_bytes, &space_error);
           if (input_error != NULL || space_error != NULL)
             {
@@ -306,10 +306,11 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, StrandProvena
           else
             {
               record->result = strand_worker_run (spec);
-              if (record->result->ok)
+              if (record->result->ok && prov)
                 store_outputs (prov, record->result);
             }
-          record_attempt (prov, run->run_id, stage, spec, record->result);
+          if (prov)
+            record_attempt (prov, run->run_id, stage, spec, record->result);
           if (record->result->ok)
             run->succeeded++;
           else

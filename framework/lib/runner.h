@@ -38,7 +38,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandRun, strand_run_free)
 typedef void (*StrandRunProgress) (const StrandTaskRecord *record, gpointer user_data);
 
 /* Runs every sample through `pipeline`, which must have resolved without
- * errors, inside a new folder under `runs_dir`. Writes run.json. */
+ * errors, inside a new folder under `runs_dir`. Writes run.json. `prov` NULL
+ * runs without store or records: only to measure what provenance costs. */
 StrandRun *strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples,
                                 StrandProvenance *prov, const char *runs_dir,
                                 StrandRunProgress progress, gpointer user_data, GError **error);
