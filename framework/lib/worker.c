@@ -35,6 +35,11 @@ worker_main (const StrandTaskSpec *spec, int report_fd, int log_fd)
   dup2 (log_fd, STDOUT_FILENO);
   dup2 (log_fd, STDERR_FILENO);
   close (log_fd);
+  /* Nothing of the host's (the ledger and its lock, the store's database)
+   * may outlive it in a stage that hangs on: keep only the report pipe. */
+  if (report_fd > 3)
+    close_range (3, (unsigned) report_fd - 1, 0);
+  close_range ((unsigned) report_fd + 1, ~0U, 0);
   setvbuf (stderr, NULL, _IOLBF, 0);
   struct sigaction sa = { .sa_handler = on_sigterm };
   sigaction (SIGTERM, &sa, NULL);
