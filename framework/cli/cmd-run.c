@@ -6,16 +6,6 @@
 #include "runner.h"
 #include "validator.h"
 
-void
-strand_cli_print_problems (GPtrArray *problems, FILE *to)
-{
-  for (guint i = 0; i < problems->len; i++)
-    {
-      const StrandProblem *p = problems->pdata[i];
-      fprintf (to, "%s: %s%s [%s]\n", p->where, p->warning ? "warning: " : "", p->message, p->code);
-    }
-}
-
 static void
 on_task (const StrandTaskRecord *record, gpointer user_data)
 {

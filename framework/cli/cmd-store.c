@@ -4,35 +4,6 @@
 #include "clock.h"
 #include "cli.h"
 
-char *
-strand_cli_store_dir (const char *option)
-{
-  if (option != NULL)
-    return g_strdup (option);
-  const char *env = g_getenv ("STRAND_STORE");
-  return g_strdup (env && *env ? env : "strand-store");
-}
-
-StrandProvenance *
-strand_cli_open_store (const char *dir)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *pub = g_build_filename (dir, "keys", "host.pub", NULL);
-  if (!g_file_test (pub, G_FILE_TEST_EXISTS))
-    {
-      if (!strand_provenance_init (dir, &error))
-        {
-          fprintf (stderr, "strand: %s\n", error->message);
-          return NULL;
-        }
-      fprintf (stderr, "strand: created store %s with a new host key (%s)\n", dir, pub);
-    }
-  StrandProvenance *prov = strand_provenance_open (dir, &error);
-  if (prov == NULL)
-    fprintf (stderr, "strand: %s\n", error->message);
-  return prov;
-}
-
 static void
 print_json (JsonNode *node)
 {
