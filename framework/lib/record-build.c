@@ -27,21 +27,23 @@ set_object_copy (JsonObject *object, const char *key, JsonNode *node)
 }
 
 static JsonObject *
-digest_set (const char *sha256)
+digest_set (const char *sha256, const char *md5)
 {
   JsonObject *digest = json_object_new ();
   json_object_set_string_member (digest, "sha256", sha256);
+  set_string (digest, "md5", md5);
   return digest;
 }
 
 /* An in-toto ResourceDescriptor: {"name", "uri"?, "digest", "annotations"?}. */
 static JsonObject *
-descriptor (const char *name, const char *uri, const char *sha256, JsonObject *annotations)
+descriptor (const char *name, const char *uri, const char *sha256, const char *md5,
+            JsonObject *annotations)
 {
   JsonObject *d = json_object_new ();
   json_object_set_string_member (d, "name", name);
   set_string (d, "uri", uri);
-  json_object_set_object_member (d, "digest", digest_set (sha256));
+  json_object_set_object_member (d, "digest", digest_set (sha256, md5));
   if (annotations != NULL)
     json_object_set_object_member (d, "annotations", annotations);
   return d;
@@ -55,7 +57,7 @@ subjects (const StrandRecordFile *files, guint n)
     {
       g_autofree char *fallback = g_strconcat ("sha256:", files[i].sha256, NULL);
       const char *name = files[i].name ? files[i].name : fallback;
-      json_array_add_object_element (array, descriptor (name, NULL, files[i].sha256, NULL));
+      json_array_add_object_element (array, descriptor (name, NULL, files[i].sha256, files[i].md5, NULL));
     }
   return array;
 }
@@ -119,11 +121,11 @@ strand_statement_stage_run (const StrandStageRunFacts *f)
   for (guint i = 0; i < f->n_inputs; i++)
     {
       g_autofree char *name = g_strconcat ("input:", f->inputs[i].name, NULL);
-      json_array_add_object_element (deps, descriptor (name, NULL, f->inputs[i].sha256, NULL));
+      json_array_add_object_element (deps, descriptor (name, NULL, f->inputs[i].sha256, f->inputs[i].md5, NULL));
     }
   g_autofree char *plugin = g_strconcat ("plugin:", f->plugin_name, NULL);
   json_array_add_object_element (deps,
-                                 descriptor (plugin, f->plugin_path, f->plugin_sha256, NULL));
+                                 descriptor (plugin, f->plugin_path, f->plugin_sha256, NULL, NULL));
   for (guint i = 0; i < f->n_tools; i++)
     {
       g_autofree char *name = g_strconcat ("tool:", f->tools[i].path, NULL);
@@ -134,7 +136,7 @@ strand_statement_stage_run (const StrandStageRunFacts *f)
           json_object_set_string_member (annotations, "version", f->tools[i].version);
         }
       json_array_add_object_element (deps,
-                                     descriptor (name, NULL, f->tools[i].sha256, annotations));
+                                     descriptor (name, NULL, f->tools[i].sha256, NULL, annotations));
     }
 
   JsonObject *build = json_object_new ();
@@ -187,7 +189,7 @@ strand_statement_ingest (const StrandIngestFacts *f)
   set_object_copy (predicate, "metadata", f->metadata);
   set_string (predicate, "operator", f->operator_name);
   set_time (predicate, "time", f->time_us);
-  StrandRecordFile subject = { f->path, f->sha256 };
+  StrandRecordFile subject = { f->path, f->sha256, NULL };
   return statement_new (STRAND_RECORD_INGEST, subjects (&subject, 1), predicate);
 }
 
@@ -200,7 +202,7 @@ strand_statement_materialize (const StrandMaterializeFacts *f)
   json_object_set_string_member (predicate, "method", f->method);
   set_string (predicate, "operator", f->operator_name);
   set_time (predicate, "time", f->time_us);
-  StrandRecordFile subject = { f->path, f->sha256 };
+  StrandRecordFile subject = { f->path, f->sha256, NULL };
   return statement_new (STRAND_RECORD_MATERIALIZE, subjects (&subject, 1), predicate);
 }
 

@@ -18,6 +18,8 @@ G_BEGIN_DECLS
 typedef struct {
   const char *name;   /* "PORT/FILE" for stage inputs and outputs, else a path */
   const char *sha256; /* required: 64 hex digits */
+  const char *md5;    /* may be NULL; recorded beside the SHA-256 for submission
+                       * portals (ENA, EGA), never used as identity */
 } StrandRecordFile;
 
 /* A tool a stage ran (task.h StrandToolUse). */

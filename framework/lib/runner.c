@@ -104,6 +104,7 @@ store_outputs (StrandProvenance *prov, StrandTaskResult *r)
           return;
         }
       out->sha256 = g_strdup (info.sha256);
+      out->md5 = g_strdup (info.md5);
       out->size = info.size;
       g_free (out->path);
       out->path = strand_store_object_path (store, info.sha256);
@@ -126,7 +127,7 @@ record_attempt (StrandProvenance *prov, const char *run_id, const StrandStage *s
       g_autofree char *base = in->name ? g_strdup (in->name) : g_path_get_basename (in->path);
       char *name = g_strdup_printf ("%s/%s", in->port, base);
       g_ptr_array_add (names, name);
-      StrandRecordFile f = { name, in->sha256 };
+      StrandRecordFile f = { name, in->sha256, NULL };
       g_array_append_val (inputs, f);
     }
   g_autoptr (GArray) outputs = g_array_new (FALSE, FALSE, sizeof (StrandRecordFile));
@@ -135,7 +136,7 @@ record_attempt (StrandProvenance *prov, const char *run_id, const StrandStage *s
       const StrandTaskOutput *out = r->outputs->pdata[i];
       char *name = g_strdup_printf ("%s/%s", out->port, out->name);
       g_ptr_array_add (names, name);
-      StrandRecordFile f = { name, out->sha256 };
+      StrandRecordFile f = { name, out->sha256, out->md5 };
       g_array_append_val (outputs, f);
     }
   g_autoptr (GArray) tools = g_array_new (FALSE, FALSE, sizeof (StrandRecordTool));

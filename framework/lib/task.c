@@ -21,6 +21,7 @@ output_free (gpointer p)
   g_free (out->path);
   g_free (out->name);
   g_free (out->sha256);
+  g_free (out->md5);
   g_free (out);
 }
 

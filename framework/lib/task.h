@@ -36,6 +36,7 @@ typedef struct {
   char *path;   /* where the stage wrote it; the store object once stored */
   char *name;   /* the file name the stage gave it */
   char *sha256; /* set once stored */
+  char *md5;    /* metadata for submission portals, set once stored */
   guint64 size;
 } StrandTaskOutput;
 

@@ -110,6 +110,30 @@ test_run_lineage_verify (void)
   g_assert_cmpint (strand (&v, "verify", "--store", store, NULL), ==, 0);
   g_assert_nonnull (strstr (v, "8 records, 8 objects: intact"));
 
+  /* The first record is lane 1 of sample A: an in-toto statement whose
+   * subject is the output, by SHA-256 and, for submission portals, MD5. */
+  g_autofree char *log0 = g_build_filename (store, "ledger", "log.jsonl", NULL);
+  g_autofree char *all = NULL;
+  g_assert_true (g_file_get_contents (log0, &all, NULL, NULL));
+  *strchr (all, '\n') = '\0';
+  g_autoptr (GError) error = NULL;
+  guint64 seq = 0;
+  g_autoptr (JsonNode) statement = strand_record_open (all, strlen (all), NULL, &seq, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seq, ==, 1);
+  JsonObject *st = json_node_get_object (statement);
+  g_assert_cmpstr (json_object_get_string_member (st, "predicateType"), ==, "https://slsa.dev/provenance/v1");
+  JsonObject *digest = json_object_get_object_member (
+      json_array_get_object_element (json_object_get_array_member (st, "subject"), 0), "digest");
+  g_assert_cmpstr (json_object_get_string_member (digest, "sha256"), ==, lane1_digest);
+  g_autoptr (StrandStore) s = strand_store_open (store, &error);
+  g_autofree char *lane1_path = strand_store_object_path (s, lane1_digest);
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (lane1_path, &bytes, &len, NULL));
+  g_autofree char *md5 = g_compute_checksum_for_data (G_CHECKSUM_MD5, (guchar *) bytes, len);
+  g_assert_cmpstr (json_object_get_string_member (digest, "md5"), ==, md5);
+
   /* A changed byte in an object is found and named. */
   flip_byte (qc_path, 10);
   g_autofree char *v2 = NULL;
