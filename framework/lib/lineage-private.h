@@ -1,7 +1,8 @@
 /* Internals of the provenance index (lineage.h).
  *
- *   lineage.c          opening, staleness, rebuild and catch-up; the schema;
- *                      writing records into the index
+ *   lineage.c          opening, staleness, rebuild and catch-up; the schema
+ *   lineage-write.c    writing records into the index: one by one when
+ *                      catching up, in two threads when rebuilding
  *   lineage-query.c    the questions: lineage up and down, equipment
  *                      windows, live digests
  *   lineage-record.c   reading one log line into a LinRecord, fast: a small
@@ -14,6 +15,7 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include "lineage.h"
 
@@ -94,12 +96,40 @@ struct StrandIndex {
   char *log_path;
   char *lock_path;
   sqlite3 *db;
+  dev_t dev; /* the file db has open, to notice another process replacing it */
+  ino_t ino;
   LinMeta meta;
   char *rebuild_reason; /* why the last open, update or rebuild rebuilt; NULL: it did not */
   double rebuild_seconds;
   /* Prepared on first use (lineage-query.c). */
   GHashTable *statements; /* SQL text (static) -> sqlite3_stmt */
 };
+
+/* Writing records (lineage-write.c), inside a transaction the caller
+ * holds. */
+typedef struct LinWriter LinWriter;
+
+/* `expected` > 0: a rebuild into a new database that has no indexes yet,
+ * of about that many digests; 0: catching up an existing one. */
+LinWriter *lin_writer_new (sqlite3 *db, const LinMeta *meta, guint64 expected, GError **error);
+void lin_writer_free (LinWriter *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LinWriter, lin_writer_free)
+/* Rebuilding: the whole log, read and parsed in a second thread. */
+gboolean lin_writer_add_log (LinWriter *w, const char *log_path, GError **error);
+/* Catching up from the meta's last_offset (`check_first`: the line there
+ * must be the one the meta ends with; otherwise from the start). `stale`:
+ * it was not, or the log could not be read from there. `lines`: how many
+ * were added. FALSE only when the database failed. */
+gboolean lin_writer_add_since (LinWriter *w, const char *log_path, gboolean check_first,
+                               gboolean *stale, guint64 *lines, GError **error);
+/* The meta as it stands after what was added. */
+const LinMeta *lin_writer_meta (LinWriter *w);
+
+/* The ledger could not read the log: an I/O error stays one, anything
+ * else is a log that cannot be read (CORRUPT). */
+void lin_set_ledger_error (GError **error, const GError *ledger_error);
+
+sqlite3_stmt *lin_prepare (sqlite3 *db, const char *sql, GError **error);
 
 /* Rebuilds after a query met a damaged database. */
 gboolean lin_rebuild_damaged (StrandIndex *index, const char *why, GError **error);

@@ -277,7 +277,7 @@ static void
 add_time (JsonBuilder *b, const char *name, gint64 t)
 {
   json_builder_set_member_name (b, name);
-  if (t == LIN_NO_TIME)
+  if (t == LIN_NO_TIME || t == G_MAXINT64) /* none, or an open end of a window */
     {
       json_builder_add_null_value (b);
       return;

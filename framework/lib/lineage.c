@@ -32,8 +32,9 @@
  * cut back, a missing, damaged or older database) rebuilds it: into a fresh
  * file without journal, in one transaction, renamed into place when done.
  * A damaged file is kept beside it as DB.damaged. A lock file (DB.lock)
- * keeps two processes from writing the index at once; readers never wait
- * for it. */
+ * keeps two processes from writing the index at once: opening and
+ * updating take it, queries do not. Records are written by
+ * lineage-write.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -59,14 +60,12 @@ G_DEFINE_QUARK (strand-index-error-quark, strand_index_error)
 static const char schema_tables[] =
   "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
   "CREATE TABLE str (id INTEGER PRIMARY KEY, s TEXT NOT NULL);"
-  "CREATE UNIQUE INDEX str_s ON str (s);"
   "CREATE TABLE records (seq INTEGER PRIMARY KEY, hash BLOB NOT NULL, offset INTEGER NOT NULL,"
   " kind INTEGER NOT NULL, run INTEGER, stage INTEGER, sample INTEGER, plugin INTEGER,"
   " plugin_version INTEGER, plugin_sha256 INTEGER, equipment INTEGER, attempt INTEGER,"
   " started INTEGER, finished INTEGER, status INTEGER, used BLOB, generated BLOB);"
   "CREATE TABLE entity (id INTEGER PRIMARY KEY, sha256 BLOB NOT NULL, size INTEGER,"
   " sample INTEGER, format INTEGER, name INTEGER);"
-  "CREATE UNIQUE INDEX entity_sha256 ON entity (sha256);"
   "CREATE TABLE path (path INTEGER NOT NULL, entity INTEGER NOT NULL,"
   " PRIMARY KEY (path, entity)) WITHOUT ROWID;"
   "CREATE TABLE used (entity INTEGER NOT NULL, seq INTEGER NOT NULL,"
@@ -90,9 +89,12 @@ static const char schema_tables[] =
   " (SELECT s FROM str WHERE id = e.format) AS format,"
   " (SELECT s FROM str WHERE id = e.name) AS name FROM entity e;";
 
-/* Made after the bulk of a rebuild: cheaper than keeping them up as rows
- * arrive. */
+/* Made after the bulk of a rebuild, by sorting: cheaper than keeping them
+ * up as rows arrive (the unique ones are kept by the writer's maps until
+ * then). */
 static const char schema_indexes[] =
+  "CREATE UNIQUE INDEX str_s ON str (s);"
+  "CREATE UNIQUE INDEX entity_sha256 ON entity (sha256);"
   "CREATE INDEX path_entity ON path (entity);"
   "CREATE INDEX records_run ON records (run) WHERE run IS NOT NULL;"
   "CREATE INDEX records_sample ON records (sample) WHERE sample IS NOT NULL;"
@@ -121,8 +123,8 @@ exec (sqlite3 *db, const char *sql, GError **error)
   return TRUE;
 }
 
-static sqlite3_stmt *
-prepare (sqlite3 *db, const char *sql, GError **error)
+sqlite3_stmt *
+lin_prepare (sqlite3 *db, const char *sql, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
   int rc = sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
@@ -140,7 +142,7 @@ lin_statement (StrandIndex *index, const char *sql, GError **error)
   sqlite3_stmt *stmt = g_hash_table_lookup (index->statements, sql);
   if (stmt == NULL)
     {
-      stmt = prepare (index->db, sql, error);
+      stmt = lin_prepare (index->db, sql, error);
       if (stmt == NULL)
         return NULL;
       g_hash_table_insert (index->statements, (gpointer) sql, stmt);
@@ -163,7 +165,7 @@ static gboolean
 meta_read (sqlite3 *db, LinMeta *m, GError **error)
 {
   *m = (LinMeta){ 0 };
-  sqlite3_stmt *stmt = prepare (db, "SELECT key, value FROM meta", error);
+  sqlite3_stmt *stmt = lin_prepare (db, "SELECT key, value FROM meta", error);
   if (stmt == NULL)
     return FALSE;
   int rc;
@@ -207,7 +209,7 @@ meta_read (sqlite3 *db, LinMeta *m, GError **error)
 static gboolean
 meta_write (sqlite3 *db, const LinMeta *m, GError **error)
 {
-  sqlite3_stmt *stmt = prepare (db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+  sqlite3_stmt *stmt = lin_prepare (db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                                 error);
   if (stmt == NULL)
     return FALSE;
@@ -241,502 +243,6 @@ meta_write (sqlite3 *db, const LinMeta *m, GError **error)
   return TRUE;
 }
 
-/* --- writing records into the index ------------------------------------------ */
-
-/* Recently named entities, direct-mapped: a stage's inputs are nearly
- * always the outputs of a record shortly before it. */
-#define ENTITY_CACHE_SLOTS (1 << 16)
-
-enum { MISSING_SIZE = 1, MISSING_SAMPLE = 2, MISSING_FORMAT = 4, MISSING_NAME = 8 };
-
-typedef struct {
-  guint8 sha256[32];
-  gint64 id; /* 0: empty slot */
-  guint8 missing; /* MISSING_*: what the row does not know yet */
-} CachedEntity;
-
-/* Rebuilds only: a Bloom filter of every digest and string added so far,
- * so that one never seen is added without being looked up first (most
- * are new: the outputs of every record, the paths of every ingest). */
-typedef struct {
-  guint64 *words;
-  guint64 mask; /* number of bits - 1, a power of two */
-} Bloom;
-
-static void
-bloom_init (Bloom *b, guint64 expected)
-{
-  guint64 bits = 1 << 20;
-  while (bits < expected * 12 && bits < ((guint64) 1 << 34))
-    bits <<= 1;
-  b->words = g_new0 (guint64, bits / 64);
-  b->mask = bits - 1;
-}
-
-static gboolean
-bloom_check_add (Bloom *b, guint64 h1, guint64 h2, gboolean add)
-{
-  gboolean all = TRUE;
-  h2 |= 1;
-  for (guint i = 0; i < 4; i++)
-    {
-      guint64 bit = (h1 + i * h2) & b->mask;
-      guint64 m = (guint64) 1 << (bit & 63);
-      if (!(b->words[bit >> 6] & m))
-        {
-          all = FALSE;
-          if (add)
-            b->words[bit >> 6] |= m;
-        }
-    }
-  return all;
-}
-
-static guint64
-hash64 (const char *s)
-{
-  guint64 h = 0xcbf29ce484222325ULL; /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (guchar) *s) * 0x100000001b3ULL;
-  return h;
-}
-
-static guint64
-mix64 (guint64 x)
-{
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  return x;
-}
-
-typedef struct {
-  sqlite3 *db;
-  sqlite3_stmt *str_find, *str_add;
-  sqlite3_stmt *entity_find, *entity_add, *entity_fill;
-  sqlite3_stmt *record_add, *path_add;
-  sqlite3_stmt *edge_add[3]; /* used, generated, removed */
-  GHashTable *str_cache;     /* string -> id, for the strings that repeat */
-  CachedEntity *entity_cache;
-  Bloom *entities_added, *strings_added; /* NULL unless rebuilding */
-  LinReader *reader;
-  GByteArray *packed_used, *packed_generated;
-  GArray *ids_used, *ids_generated, *ids_removed; /* gint64 */
-  LinMeta meta;
-  /* Catching up: the first record read must be the last one indexed. */
-  gboolean check_first;
-  gboolean mismatch;
-  guint64 lines; /* read and indexed */
-  GError *error;
-} Writer;
-
-#define STR_CACHE_MAX 65536
-
-static void
-writer_free (Writer *w)
-{
-  if (w == NULL)
-    return;
-  sqlite3_stmt *all[] = { w->str_find, w->str_add, w->entity_find, w->entity_add,
-                          w->entity_fill, w->record_add, w->path_add, w->edge_add[0],
-                          w->edge_add[1], w->edge_add[2] };
-  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
-    sqlite3_finalize (all[i]);
-  g_clear_pointer (&w->str_cache, g_hash_table_unref);
-  g_free (w->entity_cache);
-  for (Bloom **b = (Bloom *[]){ w->entities_added, w->strings_added, NULL }; *b; b++)
-    {
-      g_free ((*b)->words);
-      g_free (*b);
-    }
-  g_clear_pointer (&w->reader, lin_reader_free);
-  g_byte_array_free (w->packed_used, TRUE);
-  g_byte_array_free (w->packed_generated, TRUE);
-  g_array_free (w->ids_used, TRUE);
-  g_array_free (w->ids_generated, TRUE);
-  g_array_free (w->ids_removed, TRUE);
-  g_clear_error (&w->error);
-  g_free (w);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Writer, writer_free)
-
-/* `expected` > 0: a rebuild into an empty database of about that many
- * entities and strings. */
-static Writer *
-writer_new (sqlite3 *db, const LinMeta *meta, guint64 expected, GError **error)
-{
-  g_autoptr (Writer) w = g_new0 (Writer, 1);
-  w->db = db;
-  w->meta = *meta;
-  w->str_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  w->entity_cache = g_new0 (CachedEntity, ENTITY_CACHE_SLOTS);
-  if (expected > 0)
-    {
-      w->entities_added = g_new0 (Bloom, 1);
-      w->strings_added = g_new0 (Bloom, 1);
-      bloom_init (w->entities_added, expected);
-      bloom_init (w->strings_added, expected);
-    }
-  w->reader = lin_reader_new ();
-  w->packed_used = g_byte_array_new ();
-  w->packed_generated = g_byte_array_new ();
-  w->ids_used = g_array_new (FALSE, FALSE, sizeof (gint64));
-  w->ids_generated = g_array_new (FALSE, FALSE, sizeof (gint64));
-  w->ids_removed = g_array_new (FALSE, FALSE, sizeof (gint64));
-  if ((w->str_find = prepare (db, "SELECT id FROM str WHERE s = ?", error)) == NULL ||
-      (w->str_add = prepare (db, "INSERT INTO str (s) VALUES (?)", error)) == NULL ||
-      (w->entity_find = prepare (db, "SELECT id, size IS NULL, sample IS NULL, format IS NULL,"
-                                     " name IS NULL FROM entity WHERE sha256 = ?", error)) == NULL ||
-      (w->entity_add = prepare (db, "INSERT INTO entity (sha256, size, sample, format, name)"
-                                    " VALUES (?, ?, ?, ?, ?)", error)) == NULL ||
-      (w->entity_fill = prepare (db, "UPDATE entity SET size = coalesce (size, ?2),"
-                                     " sample = coalesce (sample, ?3), format = coalesce (format, ?4),"
-                                     " name = coalesce (name, ?5) WHERE id = ?1", error)) == NULL ||
-      (w->record_add = prepare (db, "INSERT INTO records VALUES"
-                                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                error)) == NULL ||
-      (w->path_add = prepare (db, "INSERT OR IGNORE INTO path (path, entity) VALUES (?, ?)",
-                              error)) == NULL ||
-      (w->edge_add[0] = prepare (db, "INSERT OR IGNORE INTO used VALUES (?, ?)", error)) == NULL ||
-      (w->edge_add[1] = prepare (db, "INSERT OR IGNORE INTO generated VALUES (?, ?)",
-                                 error)) == NULL ||
-      (w->edge_add[2] = prepare (db, "INSERT OR IGNORE INTO removed VALUES (?, ?)", error)) == NULL)
-    return NULL;
-  return g_steal_pointer (&w);
-}
-
-static gboolean
-step_done (Writer *w, sqlite3_stmt *stmt, const char *what)
-{
-  int rc = sqlite3_step (stmt);
-  sqlite3_reset (stmt);
-  if (rc == SQLITE_DONE)
-    return TRUE;
-  lin_set_sqlite_error (&w->error, w->db, rc, what);
-  return FALSE;
-}
-
-/* The id of string `s` (0: NULL). -1 on error. */
-static gint64
-str_id (Writer *w, const char *s)
-{
-  if (s == NULL)
-    return 0;
-  gpointer cached = g_hash_table_lookup (w->str_cache, s);
-  if (cached != NULL)
-    return GPOINTER_TO_SIZE (cached);
-  gint64 id = 0;
-  gboolean seen = TRUE;
-  if (w->strings_added != NULL)
-    {
-      guint64 h = hash64 (s);
-      seen = bloom_check_add (w->strings_added, h, mix64 (h), TRUE);
-    }
-  if (seen)
-    {
-      sqlite3_bind_text (w->str_find, 1, s, -1, SQLITE_STATIC);
-      int rc = sqlite3_step (w->str_find);
-      if (rc == SQLITE_ROW)
-        id = sqlite3_column_int64 (w->str_find, 0);
-      sqlite3_reset (w->str_find);
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        {
-          lin_set_sqlite_error (&w->error, w->db, rc, "looking up a string");
-          return -1;
-        }
-    }
-  if (id == 0)
-    {
-      sqlite3_bind_text (w->str_add, 1, s, -1, SQLITE_STATIC);
-      if (!step_done (w, w->str_add, "adding a string"))
-        return -1;
-      id = sqlite3_last_insert_rowid (w->db);
-    }
-  if (g_hash_table_size (w->str_cache) >= STR_CACHE_MAX)
-    g_hash_table_remove_all (w->str_cache);
-  g_hash_table_insert (w->str_cache, g_strdup (s), GSIZE_TO_POINTER ((gsize) id));
-  return id;
-}
-
-static void
-bind_id (sqlite3_stmt *stmt, int col, gint64 id)
-{
-  if (id > 0)
-    sqlite3_bind_int64 (stmt, col, id);
-  else
-    sqlite3_bind_null (stmt, col);
-}
-
-static guint8
-missing_of (gint64 size, gint64 sample, gint64 format, gint64 name)
-{
-  return (size < 0 ? MISSING_SIZE : 0) | (sample <= 0 ? MISSING_SAMPLE : 0) |
-         (format <= 0 ? MISSING_FORMAT : 0) | (name <= 0 ? MISSING_NAME : 0);
-}
-
-/* The id of the entity with `sha256`, made if new; what is known of it
- * (size < 0, ids 0: unknown) fills what its row lacks. -1 on error. */
-static gint64
-entity_id (Writer *w, const guint8 sha256[32], gint64 size, gint64 sample, gint64 format,
-           gint64 name)
-{
-  guint64 h1, h2;
-  memcpy (&h1, sha256, 8);
-  memcpy (&h2, sha256 + 8, 8);
-  CachedEntity *slot = &w->entity_cache[h1 & (ENTITY_CACHE_SLOTS - 1)];
-  guint8 known = (guint8) (~missing_of (size, sample, format, name) & 15);
-  gint64 id = 0;
-  guint8 missing = 0;
-  if (slot->id != 0 && memcmp (slot->sha256, sha256, 32) == 0)
-    {
-      id = slot->id;
-      missing = slot->missing;
-    }
-  else if (w->entities_added == NULL || bloom_check_add (w->entities_added, h1, h2, TRUE))
-    {
-      sqlite3_stmt *s = w->entity_find;
-      sqlite3_bind_blob (s, 1, sha256, 32, SQLITE_STATIC);
-      int rc = sqlite3_step (s);
-      if (rc == SQLITE_ROW)
-        {
-          id = sqlite3_column_int64 (s, 0);
-          missing = (sqlite3_column_int (s, 1) ? MISSING_SIZE : 0) |
-                    (sqlite3_column_int (s, 2) ? MISSING_SAMPLE : 0) |
-                    (sqlite3_column_int (s, 3) ? MISSING_FORMAT : 0) |
-                    (sqlite3_column_int (s, 4) ? MISSING_NAME : 0);
-        }
-      sqlite3_reset (s);
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        {
-          lin_set_sqlite_error (&w->error, w->db, rc, "looking up an entity");
-          return -1;
-        }
-    }
-  if (id != 0 && (missing & known) != 0)
-    {
-      sqlite3_stmt *f = w->entity_fill;
-      sqlite3_bind_int64 (f, 1, id);
-      if (size >= 0)
-        sqlite3_bind_int64 (f, 2, size);
-      else
-        sqlite3_bind_null (f, 2);
-      bind_id (f, 3, sample);
-      bind_id (f, 4, format);
-      bind_id (f, 5, name);
-      if (!step_done (w, f, "updating an entity"))
-        return -1;
-      missing &= (guint8) ~known;
-    }
-  else if (id == 0)
-    {
-      sqlite3_stmt *a = w->entity_add;
-      sqlite3_bind_blob (a, 1, sha256, 32, SQLITE_STATIC);
-      if (size >= 0)
-        sqlite3_bind_int64 (a, 2, size);
-      else
-        sqlite3_bind_null (a, 2);
-      bind_id (a, 3, sample);
-      bind_id (a, 4, format);
-      bind_id (a, 5, name);
-      if (!step_done (w, a, "adding an entity"))
-        return -1;
-      id = sqlite3_last_insert_rowid (w->db);
-      missing = (guint8) (~known & 15);
-    }
-  memcpy (slot->sha256, sha256, 32);
-  slot->id = id;
-  slot->missing = missing;
-  return id;
-}
-
-/* Entity ids of `refs` into `ids`. */
-static gboolean
-entity_ids (Writer *w, GArray *refs, GArray *ids, gint64 size, gint64 sample, gint64 format)
-{
-  g_array_set_size (ids, 0);
-  for (guint i = 0; i < refs->len; i++)
-    {
-      LinRef *ref = &g_array_index (refs, LinRef, i);
-      gint64 name = str_id (w, ref->name);
-      if (name < 0)
-        return FALSE;
-      gint64 id = entity_id (w, ref->sha256, size, sample, format, name);
-      if (id < 0)
-        return FALSE;
-      g_array_append_val (ids, id);
-    }
-  return TRUE;
-}
-
-static gboolean
-add_edges (Writer *w, int table, GArray *ids, guint64 seq)
-{
-  sqlite3_stmt *s = w->edge_add[table];
-  for (guint i = 0; i < ids->len; i++)
-    {
-      sqlite3_bind_int64 (s, 1, g_array_index (ids, gint64, i));
-      sqlite3_bind_int64 (s, 2, (gint64) seq);
-      if (!step_done (w, s, "adding an edge"))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* Paths are kept absolute and without "." or ".." (not resolving links:
- * the log says what the user named). Relative ones cannot be found again
- * and are not kept. */
-static gboolean
-add_path (Writer *w, const char *path, GArray *ids)
-{
-  if (path == NULL || !g_path_is_absolute (path) || ids->len == 0)
-    return TRUE;
-  g_autofree char *canonical = g_canonicalize_filename (path, "/");
-  gint64 pid = str_id (w, canonical);
-  if (pid < 0)
-    return FALSE;
-  for (guint i = 0; i < ids->len; i++)
-    {
-      sqlite3_bind_int64 (w->path_add, 1, pid);
-      sqlite3_bind_int64 (w->path_add, 2, g_array_index (ids, gint64, i));
-      if (!step_done (w, w->path_add, "adding a path"))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-index_record (Writer *w, const char *line, gsize len, guint64 seq, const char *hash,
-              guint64 offset)
-{
-  LinRecord rec;
-  g_autoptr (GError) parse_error = NULL;
-  gboolean readable = lin_reader_parse (w->reader, line, len, &rec, &parse_error);
-  gboolean in_order = seq > w->meta.last_seq;
-  if (w->meta.first_hash[0] == '\0')
-    memcpy (w->meta.first_hash, hash, 65);
-  memcpy (w->meta.last_hash, hash, 65);
-  w->meta.last_offset = offset;
-  w->lines++;
-  if (!readable || !in_order)
-    {
-      /* The index trusts the log and does not stop at a bad line: it is
-       * counted, `strand verify` says what is wrong with it. A line with a
-       * usable seq keeps its place as a record of kind "other". */
-      if (w->meta.unreadable++ == 0)
-        w->meta.first_unreadable = offset;
-      if (!in_order)
-        return TRUE;
-      rec.kind = LIN_KIND_OTHER;
-    }
-  gint64 ids[8];
-  const char *strings[8] = { rec.run, rec.stage, rec.sample, rec.plugin, rec.plugin_version,
-                             rec.plugin_sha256, rec.equipment, rec.status };
-  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
-    if ((ids[i] = str_id (w, strings[i])) < 0)
-      return FALSE;
-  gint64 sample = ids[2];
-  gint64 format = 0;
-  if (rec.format != NULL && (format = str_id (w, rec.format)) < 0)
-    return FALSE;
-
-  /* Inputs first: an output that is also an input (a stage that passes a
-   * file through) then keeps its first name. */
-  if (!entity_ids (w, rec.used, w->ids_used, -1, 0, 0) ||
-      !entity_ids (w, rec.generated, w->ids_generated, rec.size, sample, format) ||
-      !entity_ids (w, rec.removed, w->ids_removed, -1, 0, 0))
-    return FALSE;
-
-  gint64 started = rec.started, finished = rec.finished;
-  if (started == LIN_NO_TIME)
-    started = finished;
-  if (finished == LIN_NO_TIME || finished < started)
-    finished = started;
-
-  guint8 hash_bin[32];
-  if (!lin_hex_to_sha256 (hash, strlen (hash), hash_bin))
-    memset (hash_bin, 0, sizeof hash_bin);
-  sqlite3_stmt *s = w->record_add;
-  sqlite3_bind_int64 (s, 1, (gint64) seq);
-  sqlite3_bind_blob (s, 2, hash_bin, 32, SQLITE_STATIC);
-  sqlite3_bind_int64 (s, 3, (gint64) offset);
-  sqlite3_bind_int (s, 4, rec.kind);
-  for (guint i = 0; i < 7; i++)
-    bind_id (s, 5 + (int) i, ids[i]);
-  if (rec.attempt >= 0)
-    sqlite3_bind_int64 (s, 12, rec.attempt);
-  else
-    sqlite3_bind_null (s, 12);
-  if (started != LIN_NO_TIME)
-    {
-      sqlite3_bind_int64 (s, 13, started);
-      sqlite3_bind_int64 (s, 14, finished);
-    }
-  else
-    {
-      sqlite3_bind_null (s, 13);
-      sqlite3_bind_null (s, 14);
-    }
-  bind_id (s, 15, ids[7]);
-  lin_ids_pack (w->packed_used, (const gint64 *) (void *) w->ids_used->data, w->ids_used->len);
-  lin_ids_pack (w->packed_generated, (const gint64 *) (void *) w->ids_generated->data,
-                w->ids_generated->len);
-  if (w->packed_used->len > 0)
-    sqlite3_bind_blob (s, 16, w->packed_used->data, (int) w->packed_used->len, SQLITE_STATIC);
-  else
-    sqlite3_bind_null (s, 16);
-  if (w->packed_generated->len > 0)
-    sqlite3_bind_blob (s, 17, w->packed_generated->data, (int) w->packed_generated->len,
-                       SQLITE_STATIC);
-  else
-    sqlite3_bind_null (s, 17);
-  if (!step_done (w, s, "adding a record"))
-    return FALSE;
-
-  if (!add_edges (w, 0, w->ids_used, seq) || !add_edges (w, 1, w->ids_generated, seq) ||
-      !add_edges (w, 2, w->ids_removed, seq))
-    return FALSE;
-  if (rec.kind == LIN_KIND_INGEST && !add_path (w, rec.path, w->ids_generated))
-    return FALSE;
-  if (rec.kind == LIN_KIND_INGEST)
-    for (guint i = 0; i < rec.generated->len; i++)
-      {
-        /* The subject's name is the original path, too. */
-        const char *name = g_array_index (rec.generated, LinRef, i).name;
-        if (name != NULL && g_strcmp0 (name, rec.path) != 0)
-          {
-            g_autoptr (GArray) one = g_array_new (FALSE, FALSE, sizeof (gint64));
-            g_array_append_val (one, g_array_index (w->ids_generated, gint64, i));
-            if (!add_path (w, name, one))
-              return FALSE;
-          }
-      }
-  if (rec.kind == LIN_KIND_MATERIALIZE && !add_path (w, rec.path, w->ids_used))
-    return FALSE;
-
-  if (ids[6] > 0 && started != LIN_NO_TIME)
-    w->meta.max_span = MAX (w->meta.max_span, finished - started);
-  w->meta.last_seq = seq;
-  return TRUE;
-}
-
-static gboolean
-on_record (const char *line, gsize len, guint64 seq, const char *hash, guint64 offset,
-           gpointer user_data)
-{
-  Writer *w = user_data;
-  if (w->check_first)
-    {
-      w->check_first = FALSE;
-      if (offset != w->meta.last_offset || strcmp (hash, w->meta.last_hash) != 0)
-        {
-          w->mismatch = TRUE;
-          return FALSE;
-        }
-      return TRUE; /* already indexed */
-    }
-  return index_record (w, line, len, seq, hash, offset);
-}
-
 /* --- files ------------------------------------------------------------------- */
 
 static gboolean
@@ -765,8 +271,7 @@ log_first_hash (const char *log_path, char out[65], GError **error)
   g_autoptr (GError) local = NULL;
   if (!strand_ledger_read (log_path, 0, on_first, out, &local))
     {
-      g_set_error (error, STRAND_INDEX_ERROR, STRAND_INDEX_ERROR_CORRUPT, "index: %s",
-                   local->message);
+      lin_set_ledger_error (error, local);
       return FALSE;
     }
   return TRUE;
@@ -829,6 +334,14 @@ index_close_db (StrandIndex *index)
 static gboolean
 open_existing (StrandIndex *index, LinMeta *meta, GError **error)
 {
+  /* Before opening: if it is replaced in between, the next update sees a
+   * file other than this one and opens again. */
+  GStatBuf st;
+  if (g_stat (index->db_path, &st) == 0)
+    {
+      index->dev = st.st_dev;
+      index->ino = st.st_ino;
+    }
   int rc = sqlite3_open_v2 (index->db_path, &index->db,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
@@ -838,7 +351,7 @@ open_existing (StrandIndex *index, LinMeta *meta, GError **error)
       return FALSE;
     }
   sqlite3_busy_timeout (index->db, 30000);
-  sqlite3_stmt *stmt = prepare (index->db, "SELECT * FROM pragma_application_id, pragma_user_version",
+  sqlite3_stmt *stmt = lin_prepare (index->db, "SELECT * FROM pragma_application_id, pragma_user_version",
                                 error);
   if (stmt == NULL)
     {
@@ -878,8 +391,8 @@ static gint64
 rebuild_cache_kib (void)
 {
   long pages = sysconf (_SC_PHYS_PAGES), page = sysconf (_SC_PAGESIZE);
-  gint64 bytes = pages > 0 && page > 0 ? (gint64) pages * page / 8 : 0;
-  bytes = CLAMP (bytes, (gint64) 64 << 20, (gint64) 2 << 30);
+  gint64 bytes = pages > 0 && page > 0 ? (gint64) pages * page / 16 : 0;
+  bytes = CLAMP (bytes, (gint64) 32 << 20, (gint64) 512 << 20);
   return bytes / 1024;
 }
 
@@ -909,28 +422,22 @@ build_into (const char *tmp_path, const char *log_path, GError **error)
     }
   g_autofree char *pragmas = g_strdup_printf (
       "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
+      "PRAGMA threads=4;"
       "PRAGMA cache_size=-%" G_GINT64_FORMAT "; PRAGMA application_id=%d;"
       "PRAGMA user_version=%d;",
       rebuild_cache_kib (), APPLICATION_ID, SCHEMA_VERSION);
   LinMeta meta = { 0 };
-  g_autoptr (Writer) w = NULL;
+  /* About one digest per kilobyte of log. */
+  guint64 expected = MAX (file_size (log_path) / 1000, 1);
+  g_autoptr (LinWriter) w = NULL;
   gboolean ok = exec (db, pragmas, error) && exec (db, schema_tables, error) &&
-                exec (db, "BEGIN", error) && (w = writer_new (db, &meta, MAX (file_size (log_path) / 1000, 1), error)) != NULL;
+                exec (db, "BEGIN", error) &&
+                (w = lin_writer_new (db, &meta, expected, error)) != NULL;
   if (ok && g_file_test (log_path, G_FILE_TEST_EXISTS))
-    {
-      g_autoptr (GError) read_error = NULL;
-      if (!strand_ledger_read (log_path, 0, on_record, w, &read_error) && w->error == NULL)
-        g_set_error (&w->error, STRAND_INDEX_ERROR, STRAND_INDEX_ERROR_CORRUPT, "index: %s",
-                     read_error->message);
-      if (w->error != NULL)
-        {
-          g_propagate_error (error, g_steal_pointer (&w->error));
-          ok = FALSE;
-        }
-    }
+    ok = lin_writer_add_log (w, log_path, error);
   if (ok)
-    ok = meta_write (db, &w->meta, error);
-  g_clear_pointer (&w, writer_free);
+    ok = meta_write (db, lin_writer_meta (w), error);
+  g_clear_pointer (&w, lin_writer_free);
   ok = ok && exec (db, "COMMIT", error) && exec (db, schema_indexes, error) &&
        exec (db, "PRAGMA journal_mode=WAL", error);
   rc = sqlite3_close_v2 (db);
@@ -1024,28 +531,23 @@ catch_up_locked (StrandIndex *index, const char *log_first, char **reason, GErro
     }
   if (log_first[0] == '\0')
     return CATCH_UP_DONE;
-  g_autoptr (Writer) w = writer_new (index->db, &meta, 0, error);
+  g_autoptr (LinWriter) w = lin_writer_new (index->db, &meta, 0, error);
   if (w == NULL)
     return CATCH_UP_ERROR;
-  w->check_first = has_lines;
-  g_autoptr (GError) read_error = NULL;
-  gboolean read_ok = strand_ledger_read (index->log_path, has_lines ? meta.last_offset : 0,
-                                         on_record, w, &read_error);
-  if (w->error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&w->error));
-      return CATCH_UP_ERROR;
-    }
-  if (!read_ok || w->mismatch || w->check_first)
+  gboolean stale = FALSE;
+  guint64 lines = 0;
+  if (!lin_writer_add_since (w, index->log_path, has_lines, &stale, &lines, error))
+    return CATCH_UP_ERROR;
+  if (stale)
     {
       /* The line the index ended with is not where it was: the log was cut
        * back or rewritten. */
       *reason = g_strdup ("the log no longer holds the last record indexed");
       return CATCH_UP_REBUILD;
     }
-  if (w->lines > 0 && !meta_write (index->db, &w->meta, error))
+  if (lines > 0 && !meta_write (index->db, lin_writer_meta (w), error))
     return CATCH_UP_ERROR;
-  index->meta = w->meta;
+  index->meta = *lin_writer_meta (w);
   return CATCH_UP_DONE;
 }
 
@@ -1085,6 +587,10 @@ refresh_locked (StrandIndex *index, gboolean *rebuilt, GError **error)
   index->rebuild_seconds = 0;
   g_autofree char *reason = NULL;
   gboolean damaged = FALSE;
+  GStatBuf st;
+  if (index->db != NULL &&
+      (g_stat (index->db_path, &st) != 0 || st.st_dev != index->dev || st.st_ino != index->ino))
+    index_close_db (index); /* another process rebuilt it, or removed it */
   if (index->db == NULL)
     {
       LinMeta meta;
@@ -1138,6 +644,12 @@ strand_index_open (const char *db_path, const char *log_path, gboolean *rebuilt,
   index->lock_path = g_strconcat (db_path, ".lock", NULL);
   index->statements = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                              finalize_statement);
+  g_autofree char *dir = g_path_get_dirname (db_path);
+  if (g_mkdir_with_parents (dir, 0755) < 0)
+    {
+      io_error (error, errno, "cannot make the directory", dir);
+      return NULL;
+    }
   int lock = lock_acquire (index->lock_path, error);
   if (lock < 0)
     return NULL;
@@ -1158,6 +670,30 @@ strand_index_close (StrandIndex *index)
   g_free (index->lock_path);
   g_free (index->rebuild_reason);
   g_free (index);
+}
+
+void
+strand_index_remove_files (const char *db_path)
+{
+  g_return_if_fail (db_path != NULL);
+  const char *suffixes[] = { "", "-wal", "-shm", ".lock", ".damaged" };
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *p = g_strconcat (db_path, suffixes[i], NULL);
+      g_unlink (p);
+    }
+  /* A rebuild that did not finish (DB.rebuild-PID, its -wal, -shm). */
+  g_autofree char *dir = g_path_get_dirname (db_path);
+  g_autofree char *base = g_path_get_basename (db_path);
+  g_autofree char *prefix = g_strconcat (base, ".rebuild-", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_prefix (name, prefix))
+      {
+        g_autofree char *p = g_build_filename (dir, name, NULL);
+        g_unlink (p);
+      }
 }
 
 gboolean

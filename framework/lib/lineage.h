@@ -15,12 +15,14 @@ GQuark strand_index_error_quark (void);
 typedef enum {
   STRAND_INDEX_ERROR_IO,
   STRAND_INDEX_ERROR_NOT_FOUND, /* the lineage target matches nothing */
-  STRAND_INDEX_ERROR_CORRUPT,   /* the log could not be read */
+  STRAND_INDEX_ERROR_CORRUPT,   /* the log could not be read (a line is no record: counted,
+                                 * not an error) */
   STRAND_INDEX_ERROR_DAMAGED,   /* the database is damaged; the queries rebuild it and retry,
                                  * so callers see this only if that fails too */
   STRAND_INDEX_ERROR_AMBIGUOUS, /* a digest prefix matches more than one digest */
 } StrandIndexErrorCode;
 
+/* One connection to the index; use it from one thread at a time. */
 typedef struct StrandIndex StrandIndex;
 
 /* Opens `db_path`, bringing it up to date with `log_path`: new records are
@@ -34,6 +36,11 @@ StrandIndex *strand_index_open (const char *db_path, const char *log_path, gbool
                                 GError **error);
 void strand_index_close (StrandIndex *index);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandIndex, strand_index_close)
+
+/* Removes the database at `db_path` and the files the index keeps beside it
+ * (-wal, -shm, .lock, .damaged, a rebuild's leftovers): for scratch
+ * indexes. No index may have it open. */
+void strand_index_remove_files (const char *db_path);
 
 /* Catches up with records appended since (or rebuilds, as open does). */
 gboolean strand_index_update (StrandIndex *index, GError **error);
@@ -83,15 +90,18 @@ typedef enum {
  * An entity's names: the first name a record gave it (a path, or a stage
  * output's "PORT/FILE"), then the paths it was ingested from or
  * materialised to. An activity's kind is "stage-run", "ingest",
- * "materialize" or "other"; its members are null where the record has no
- * such thing (an ingest has no plugin); times are RFC 3339 text. */
+ * "materialize" or "other"; its status "ok" or the error class of a failed
+ * attempt ("crash", "out-of-memory"...); its members are null where the
+ * record has no such thing (an ingest has no plugin); times are RFC 3339
+ * text. */
 JsonNode *strand_lineage (StrandIndex *index, const char *target, StrandLineageDirection direction,
                           int depth, GError **error);
 
 /* Every record on `equipment` whose [started, finished) overlapped
  * [from_us, until_us) (one without a duration: whose start fell in it), for
  * recalls: {"equipment", "from", "until", "activities": [...]}, the
- * activities as above, by seq. An equipment the log never named gives no
+ * activities as above, by seq; G_MININT64 and G_MAXINT64 leave the window
+ * open (from or until null). An equipment the log never named gives no
  * activities, not an error. */
 JsonNode *strand_lineage_equipment (StrandIndex *index, const char *equipment, gint64 from_us,
                                     gint64 until_us, GError **error);

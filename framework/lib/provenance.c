@@ -318,12 +318,8 @@ strand_provenance_verify (const char *dir, GPtrArray *problems, guint64 *records
                                (char *) sha);
       if (db)
         {
-          g_autofree char *wal = g_strconcat (db, "-wal", NULL);
-          g_autofree char *shm = g_strconcat (db, "-shm", NULL);
           g_clear_pointer (&index, strand_index_close);
-          g_unlink (db);
-          g_unlink (wal);
-          g_unlink (shm);
+          strand_index_remove_files (db);
           g_rmdir (tmpdir);
         }
     }

@@ -20,13 +20,18 @@
  * skip generating it; the index is deleted and rebuilt on every run. Before
  * generating, the free space is checked: when the log and its index would
  * not fit with 10% to spare, N is reduced to what does and the report says
- * so. Prints a table and one JSON line. */
+ * so. Queries run warm (right after the rebuild), and cold: 100 of them,
+ * each after the pages of the index and the log are dropped from the page
+ * cache (posix_fadvise) and the index reopened. Prints a table and one JSON
+ * line. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "digest.h"
@@ -383,6 +388,23 @@ file_size (const char *path)
   return g_stat (path, &st) == 0 ? (guint64) st.st_size : 0;
 }
 
+/* Drops a file's pages from the page cache. */
+static void
+evict (const char *path)
+{
+  const char *suffixes[] = { "", "-wal", "-shm" };
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *p = g_strconcat (path, suffixes[i], NULL);
+      int fd = open (p, O_RDONLY);
+      if (fd < 0)
+        continue;
+      fdatasync (fd);
+      posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+      close (fd);
+    }
+}
+
 static long
 peak_rss_kib (void)
 {
@@ -544,6 +566,30 @@ main (int argc, char **argv)
   Latency path_l = latencies (path_ms, path_acts), equip_l = latencies (equip_ms, equip_acts);
   strand_index_close (index);
 
+  /* Cold: the index's pages dropped from the page cache before each open
+   * and query, as for the first `strand lineage` after a reboot. */
+  GArray *cold_open_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  GArray *cold_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  double cold_acts = 0;
+  for (guint q = 0; q < 100; q++)
+    {
+      evict (db);
+      evict (log);
+      t0 = strand_clock_monotonic_us ();
+      index = strand_index_open (db, log, &rebuilt, &error);
+      double ms = ms_since (t0);
+      g_assert (index != NULL && !rebuilt);
+      g_array_append_val (cold_open_ms, ms);
+      guint64 sample = (guint64) g_rand_double_range (rand, 0, (double) samples);
+      char sha[65];
+      item_digest (sample, (guint) g_rand_int_range (rand, 0, STAGES + 1),
+                   (guint) g_rand_int_range (rand, 0, 2), sha);
+      ms = timed_lineage (index, sha, q % 2 ? STRAND_LINEAGE_DOWN : STRAND_LINEAGE_UP, &cold_acts);
+      g_array_append_val (cold_ms, ms);
+      strand_index_close (index);
+    }
+  Latency cold_open = latencies (cold_open_ms, 0), cold = latencies (cold_ms, cold_acts);
+
   printf ("lineage index, %" G_GUINT64_FORMAT " records (%" G_GUINT64_FORMAT " samples)%s\n",
           records, samples, want < wanted ? " (reduced to fit the disk)" : "");
   printf ("log:      %.2f GB (%.0f bytes a record)%s\n", log_bytes / 1e9,
@@ -560,6 +606,7 @@ main (int argc, char **argv)
     { "item up (full depth)", &up }, { "item down (full depth)", &down },
     { "sample up", &sample_l }, { "results path up", &path_l },
     { "run down (96 samples)", &run_l }, { "equipment, 24 h window", &equip_l },
+    { "cold cache: open", &cold_open }, { "cold cache: item up or down", &cold },
   };
   for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
     printf ("%-34s %10.3f %10.3f %10.3f %12.1f\n", rows[i].label, rows[i].l->median,
@@ -569,10 +616,11 @@ main (int argc, char **argv)
           ",\"rebuild_s\":%.2f,\"rebuild_peak_rss_kib\":%ld,\"index_bytes\":%" G_GUINT64_FORMAT
           ",\"open_ms\":%.3f,\"queries\":%u,\"up_ms\":{\"median\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
           "\"down_ms\":{\"median\":%.3f,\"p99\":%.3f,\"max\":%.3f},\"sample_up_ms\":%.3f,"
-          "\"path_up_ms\":%.3f,\"run_down_ms\":%.3f,\"equipment_ms\":%.3f,\"aim_ms\":10}\n",
+          "\"path_up_ms\":%.3f,\"run_down_ms\":%.3f,\"equipment_ms\":%.3f,"
+          "\"cold_open_ms\":%.3f,\"cold_item_ms\":{\"median\":%.3f,\"p99\":%.3f},\"aim_ms\":10}\n",
           records, wanted, samples, log_bytes, rebuild_s, rebuild_rss, db_bytes, open_l.median,
           queries, up.median, up.p99, up.max, down.median, down.p99, down.max, sample_l.median,
-          path_l.median, run_l.median, equip_l.median);
+          path_l.median, run_l.median, equip_l.median, cold_open.median, cold.median, cold.p99);
   g_rand_free (rand);
   return 0;
 }

@@ -483,12 +483,17 @@ test_equipment_window (Fixture *f, gconstpointer data)
     { "cpu-1", T0 + 100 * MINUTE, T0 + 122 * MINUTE, "call/-/1" },
     { "cpu-2", T0 + 89 * MINUTE, T0 + 91 * MINUTE, "align/A/1 align/B/1" },
     { "no-such-instrument", T0, T0 + 1000 * MINUTE, "" },
+    { "gpu-1", G_MININT64, G_MAXINT64, "basecall/A/1 basecall/B/1" }, /* open window */
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *s = equipment_summary (index, cases[i].equipment, cases[i].from, cases[i].until);
       g_assert_cmpstr (s, ==, cases[i].expect);
     }
+  g_autoptr (JsonNode) open = strand_lineage_equipment (index, "gpu-1", G_MININT64, G_MAXINT64, NULL);
+  g_assert_true (json_object_get_null_member (json_node_get_object (open), "from"));
+  g_assert_true (json_object_get_null_member (json_node_get_object (open), "until"));
+
   /* The activities name their digests. */
   g_autoptr (JsonNode) node = strand_lineage_equipment (index, "gpu-1", T0, T0 + 20 * MINUTE, NULL);
   JsonObject *act = json_array_get_object_element (
@@ -545,6 +550,31 @@ test_rebuild_when_deleted (Fixture *f, gconstpointer data)
   g_assert_cmpstr (after, ==, before);
 }
 
+/* One process keeps the index open while another deletes and rebuilds it:
+ * the first notices on its next update and follows. */
+static void
+test_two_handles (Fixture *f, gconstpointer data)
+{
+  g_autoptr (StrandIndex) first = open_index (f, TRUE);
+  g_assert_cmpint (g_unlink (f->db), ==, 0);
+  guint64 seq = event (f, "maintenance", T0 + 200 * MINUTE);
+  g_autoptr (StrandIndex) second = open_index (f, TRUE);
+  g_assert_cmpuint (strand_index_last_seq (second), ==, seq);
+  guint64 seq2 = stage_run (f, &(Task){ "qc", "B", "cpu-9", NULL, { "B/reads.fastq" },
+                                        { "B/qc-again.json" }, 1, T0 + 210 * MINUTE,
+                                        T0 + 220 * MINUTE, "run-9" });
+  g_autoptr (GError) error = NULL;
+  g_assert_true (strand_index_update (first, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (strand_index_last_seq (first), ==, seq2);
+  g_assert_true (strand_index_update (second, &error));
+  g_autofree char *a = answers (f, first);
+  g_autofree char *b = answers (f, second);
+  g_assert_cmpstr (a, ==, b);
+  g_autofree char *e = equipment_summary (first, "cpu-9", T0, T0 + 1000 * MINUTE);
+  g_assert_cmpstr (e, ==, "qc/B/1");
+}
+
 /* A file of garbage where the database was: moved aside, rebuilt. */
 static void
 test_rebuild_when_garbage (Fixture *f, gconstpointer data)
@@ -566,6 +596,8 @@ test_rebuild_when_garbage (Fixture *f, gconstpointer data)
   g_assert_cmpstr (after, ==, before);
   g_autofree char *aside = g_strconcat (f->db, ".damaged", NULL);
   g_assert_true (g_file_test (aside, G_FILE_TEST_EXISTS));
+  g_autofree char *lock = g_strconcat (f->db, ".lock", NULL);
+  g_assert_true (g_file_test (lock, G_FILE_TEST_EXISTS));
 
   /* An empty file, and a database of someone else's, are no better. */
   strand_index_close (g_steal_pointer (&index));
@@ -580,6 +612,14 @@ test_rebuild_when_garbage (Fixture *f, gconstpointer data)
   index = open_index (f, TRUE);
   g_autofree char *again = answers (f, index);
   g_assert_cmpstr (again, ==, before);
+
+  /* A scratch index leaves nothing behind. */
+  strand_index_close (g_steal_pointer (&index));
+  strand_index_remove_files (f->db);
+  g_autoptr (GDir) dir = g_dir_open (f->dir, 0, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_assert_false (g_str_has_prefix (name, "index.sqlite"));
 }
 
 /* Damage the open path does not see (a table's pages, not meta): the query
@@ -947,6 +987,7 @@ main (int argc, char **argv)
   ADD ("/index/rebuild/log-cut-back", test_log_cut_back);
   ADD ("/index/rebuild/log-replaced", test_log_replaced);
   ADD ("/index/appended", test_appended_incrementally);
+  ADD ("/index/two-handles", test_two_handles);
   ADD ("/index/unreadable-line", test_unreadable_line);
   g_test_add_func ("/index/reader", test_reader);
   return g_test_run ();
