@@ -46,6 +46,7 @@
 
 #include "digest.h"
 #include "store.h"
+#include "test-util.h"
 
 static gboolean
 make_file (const char *path, guint64 bytes)
@@ -158,25 +159,6 @@ median (GArray *v)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    {
-      const char *name;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-    }
-  g_rmdir (path);
-}
-
-static void
 fail (const char *what, GError *error)
 {
   g_printerr ("bench-hash: %s: %s\n", what, error ? error->message : "failed");
@@ -270,7 +252,7 @@ main (int argc, char **argv)
   g_autofree char *store_dir = g_strdup_printf ("%s/bench-hash-store", cache);
   for (int i = 0; i < runs; i++)
     {
-      remove_tree (store_dir);
+      strand_test_remove_tree (store_dir);
       g_autoptr (StrandStore) store = strand_store_open (store_dir, &error);
       if (store == NULL)
         fail ("strand_store_open", error);
@@ -280,7 +262,7 @@ main (int argc, char **argv)
         fail ("strand_store_file_digest", error);
       double tc = (double) (g_get_monotonic_time () - t0) / G_USEC_PER_SEC;
       g_clear_pointer (&store, strand_store_close);
-      remove_tree (store_dir);
+      strand_test_remove_tree (store_dir);
 
       store = strand_store_open (store_dir, &error);
       if (store == NULL)
@@ -304,7 +286,7 @@ main (int argc, char **argv)
               " (%.0f ms)\n", i + 1, rc, tc * 1000, placement, rd, td * 1000);
       fflush (stdout);
     }
-  remove_tree (store_dir);
+  strand_test_remove_tree (store_dir);
 
   double ma = median (a), mbb = median (b), mc = median (c), md = median (d);
   double ratio = mbb / ma;

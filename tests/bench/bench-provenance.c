@@ -16,28 +16,13 @@
 
 #include "runner.h"
 #include "validator.h"
+#include "test-util.h"
 
 static int
 compare_doubles (const void *a, const void *b)
 {
   double x = *(const double *) a, y = *(const double *) b;
   return (x > y) - (x < y);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
 }
 
 static double
@@ -59,7 +44,7 @@ run_once (StrandPipeline *pipeline, GPtrArray *samples, gboolean record, const c
   gint64 t1 = g_get_monotonic_time ();
   if (run == NULL || run->failed || run->skipped)
     g_error ("the run failed: %s", error ? error->message : "a task failed");
-  remove_tree (dir);
+  strand_test_remove_tree (dir);
   g_mkdir_with_parents (dir, 0700);
   return (double) (t1 - t0) / 1e6;
 }

@@ -46,6 +46,7 @@
 #include <glib/gstdio.h>
 
 #include "registry.h"
+#include "test-util.h"
 
 /* Must match bench-plugin-template.c. */
 #define BENCH_NAME_PLACEHOLDER "bench-plugin-placeholder"
@@ -152,26 +153,6 @@ write_file (const char *path, const char *data, gsize len)
     }
   if (close (fd) != 0)
     die ("cannot write %s: %s", path, g_strerror (errno));
-}
-
-/* Removes `dir` and everything in it. */
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  if (d != NULL)
-    {
-      const char *name;
-      while ((name = g_dir_read_name (d)) != NULL)
-        {
-          g_autofree char *path = g_build_filename (dir, name, NULL);
-          if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (path);
-          else
-            g_unlink (path);
-        }
-    }
-  g_rmdir (dir);
 }
 
 /* The generated files, kept when a check fails so they can be examined. */
@@ -388,6 +369,6 @@ main (int argc, char **argv)
   if (keep)
     fprintf (stderr, "bench-registry: kept %s\n", run_dir);
   else
-    remove_tree (run_dir);
+    strand_test_remove_tree (run_dir);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "provenance.h"
+#include "test-util.h"
 
 static char *tmp;
 
@@ -230,26 +231,6 @@ test_store_full (void)
   g_assert_nonnull (strstr (v, "2 records, 1 objects: intact"));
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        {
-          g_chmod (child, 0644);
-          g_unlink (child);
-        }
-    }
-  g_chmod (path, 0755);
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -259,7 +240,7 @@ main (int argc, char **argv)
   g_test_add_func ("/provenance/ingest-get-gc", test_ingest_get_gc);
   g_test_add_func ("/provenance/store-full", test_store_full);
   int rc = g_test_run ();
-  remove_tree (tmp);
+  strand_test_remove_tree (tmp);
   g_free (tmp);
   return rc;
 }

@@ -6,6 +6,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "test-util.h"
+
 static char *tmp;
 
 static int
@@ -114,22 +116,6 @@ test_out_of_tree (void)
   g_assert_cmpstr (greeting, ==, "hello, Rosalind\n");
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -137,7 +123,7 @@ main (int argc, char **argv)
   tmp = g_dir_make_tmp ("strand-sdk-XXXXXX", NULL);
   g_test_add_func ("/sdk/out-of-tree-example", test_out_of_tree);
   int rc = g_test_run ();
-  remove_tree (tmp);
+  strand_test_remove_tree (tmp);
   g_free (tmp);
   return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "canonical-json.h"
 #include "validator.h"
+#include "test-util.h"
 
 static StrandRegistry *registry;
 
@@ -24,25 +25,9 @@ setup (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 teardown (Fixture *f, gconstpointer data)
 {
-  remove_tree (f->dir);
+  strand_test_remove_tree (f->dir);
   g_free (f->dir);
   g_ptr_array_unref (f->problems);
 }

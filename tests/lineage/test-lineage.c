@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "test-util.h"
+
 #define MINUTE ((gint64) 60 * G_USEC_PER_SEC)
 /* 2026-11-27T08:00:00Z */
 #define T0 ((gint64) 1795766400 * G_USEC_PER_SEC)
@@ -32,25 +34,6 @@ typedef struct {
   GHashTable *sha; /* short name -> digest */
   guint64 seq_materialize;
 } Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    {
-      const char *name;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-    }
-  g_rmdir (path);
-}
 
 /* The digest of a made-up data item, remembered under its short name. */
 static const char *
@@ -188,7 +171,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 {
   strand_ledger_close (f->ledger);
   strand_key_free (f->key);
-  remove_tree (f->dir);
+  strand_test_remove_tree (f->dir);
   g_hash_table_unref (f->sha);
   g_free (f->log);
   g_free (f->db);

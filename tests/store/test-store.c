@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test-util.h"
+
 #define MiB (1024 * 1024)
 
 typedef struct {
@@ -24,25 +26,6 @@ typedef struct {
   char *store_dir;  /* dir/store */
   StrandStore *store;
 } Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    {
-      const char *name;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-    }
-  g_rmdir (path);
-}
 
 static void
 fixture_setup (Fixture *f, gconstpointer data)
@@ -60,7 +43,7 @@ static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   strand_store_close (f->store);
-  remove_tree (f->dir);
+  strand_test_remove_tree (f->dir);
   g_free (f->store_dir);
   g_free (f->dir);
 }
@@ -421,7 +404,7 @@ test_ingest_cross_fs (Fixture *f, gconstpointer data)
   StrandObjectInfo info;
   g_autoptr (GError) error = NULL;
   gboolean ok = strand_store_ingest_file (f->store, path, TRUE, &info, &error);
-  remove_tree (tmpl);
+  strand_test_remove_tree (tmpl);
   g_assert_no_error (error);
   g_assert_true (ok);
   g_test_message ("%s -> %s: placement %s", fs_name ("/dev/shm"), fs_name (f->dir),

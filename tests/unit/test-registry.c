@@ -19,6 +19,7 @@
 
 #include "plugin-info.h"
 #include "registry.h"
+#include "test-util.h"
 
 #ifndef STRAND_FIXTURE_DIR
 #error "STRAND_FIXTURE_DIR must be defined by the build"
@@ -41,30 +42,6 @@ typedef struct {
 } Fixture;
 
 static void
-remove_tree (const char *path)
-{
-  GStatBuf st;
-  if (g_lstat (path, &st) != 0)
-    return;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_chmod (path, 0700);
-      GDir *dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      if (dir != NULL)
-        g_dir_close (dir);
-      g_assert_cmpint (g_rmdir (path), ==, 0);
-    }
-  else
-    g_assert_cmpint (g_unlink (path), ==, 0);
-}
-
-static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -78,7 +55,7 @@ static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   g_clear_pointer (&f->registry, strand_registry_free);
-  remove_tree (f->dir);
+  strand_test_remove_tree (f->dir);
   g_free (f->dir);
 }
 
