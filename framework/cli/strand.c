@@ -31,6 +31,7 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  g_set_prgname (argv[0]); /* messages that suggest a command give it as it was typed */
   if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ||
       strcmp (argv[1], "help") == 0)
     {
