@@ -17,7 +17,7 @@ struct StoreCache {
 
 static const char schema[] =
   "PRAGMA journal_mode=WAL;"
-  "PRAGMA synchronous=NORMAL;"
+  "PRAGMA synchronous=OFF;" /* a cache: losing it after a crash only costs a rehash */
   "CREATE TABLE IF NOT EXISTS file_digest ("
   "  path TEXT PRIMARY KEY NOT NULL,"
   "  dev INTEGER NOT NULL,"
