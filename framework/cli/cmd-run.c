@@ -168,6 +168,7 @@ strand_cmd_plugins_run (int argc, char **argv)
   g_autoptr (StrandPipeline) pipeline = strand_pipeline_new (argv[1]);
   pipeline->source = g_strdup ("(command line)");
   StrandStage *stage = strand_pipeline_add_stage (pipeline, argv[1], argv[1], NULL);
+  const StrandPluginInfo *plugin = strand_registry_lookup (registry, argv[1], NULL);
   for (char **p = params; p && *p; p++)
     {
       char *eq = strchr (*p, '=');
@@ -177,7 +178,7 @@ strand_cmd_plugins_run (int argc, char **argv)
           return STRAND_EXIT_USAGE;
         }
       *eq = '\0';
-      strand_stage_set_param_string (stage, *p, eq + 1);
+      strand_stage_set_param_typed (stage, plugin, *p, eq + 1);
     }
   StrandSample *sample = strand_sample_new (sample_id ? sample_id : "sample");
   sample->where = g_strdup ("(command line)");
@@ -202,22 +203,6 @@ strand_cmd_plugins_run (int argc, char **argv)
           g_autofree char *to = g_strdup_printf ("%s.%s", argv[1], *in);
           strand_pipeline_connect (pipeline, from, to);
         }
-    }
-  /* Values from the command line are text: give them the declared type. */
-  const StrandPluginInfo *plugin = strand_registry_lookup (registry, argv[1], NULL);
-  for (char **p = params; plugin && p && *p; p++)
-    {
-      const StrandParamInfo *spec = strand_plugin_info_find_param (plugin, *p);
-      g_autofree char *text = strand_stage_param_text (stage, *p);
-      gint64 i;
-      char *end = NULL;
-      double d;
-      if (spec && spec->type == STRAND_PARAM_INT && g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &i, NULL))
-        strand_stage_set_param_int (stage, *p, i);
-      else if (spec && spec->type == STRAND_PARAM_DOUBLE && (d = g_ascii_strtod (text, &end), end && *end == '\0' && end != text))
-        strand_stage_set_param_double (stage, *p, d);
-      else if (spec && spec->type == STRAND_PARAM_BOOL && (!g_strcmp0 (text, "true") || !g_strcmp0 (text, "false")))
-        strand_stage_set_param_bool (stage, *p, !g_strcmp0 (text, "true"));
     }
   g_autoptr (GPtrArray) problems = strand_problems_new ();
   StrandValidateOptions checks = { .skip_data = TRUE };

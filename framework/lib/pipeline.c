@@ -122,6 +122,25 @@ strand_stage_set_param_bool (StrandStage *stage, const char *name, gboolean valu
   set_param (stage, name, n);
 }
 
+void
+strand_stage_set_param_typed (StrandStage *stage, const StrandPluginInfo *plugin, const char *name,
+                              const char *text)
+{
+  const StrandParamInfo *spec = plugin ? strand_plugin_info_find_param (plugin, name) : NULL;
+  gint64 i;
+  char *end = NULL;
+  double d = 0;
+  StrandParamType type = spec ? spec->type : STRAND_PARAM_STRING;
+  if (type == STRAND_PARAM_INT && g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &i, NULL))
+    strand_stage_set_param_int (stage, name, i);
+  else if (type == STRAND_PARAM_DOUBLE && *text && (d = g_ascii_strtod (text, &end), *end == '\0'))
+    strand_stage_set_param_double (stage, name, d);
+  else if (type == STRAND_PARAM_BOOL && (strcmp (text, "true") == 0 || strcmp (text, "false") == 0))
+    strand_stage_set_param_bool (stage, name, strcmp (text, "true") == 0);
+  else
+    strand_stage_set_param_string (stage, name, text);
+}
+
 /* Parameter values of any JSON scalar type, in the text form plugins read. */
 static char *
 node_text (JsonNode *n)

@@ -81,6 +81,11 @@ void strand_stage_set_param_string (StrandStage *stage, const char *name, const 
 void strand_stage_set_param_int (StrandStage *stage, const char *name, gint64 value);
 void strand_stage_set_param_double (StrandStage *stage, const char *name, double value);
 void strand_stage_set_param_bool (StrandStage *stage, const char *name, gboolean value);
+/* Sets a parameter given as text (a command line's NAME=VALUE) with the type
+ * `plugin` declares for it when the text reads as one; otherwise as a string,
+ * which validation then reports. `plugin` may be NULL. */
+void strand_stage_set_param_typed (StrandStage *stage, const StrandPluginInfo *plugin,
+                                   const char *name, const char *text);
 /* The text form plugins read ("42", "0.5", "true"); NULL when not set. */
 char *strand_stage_param_text (const StrandStage *stage, const char *name);
 

@@ -576,6 +576,34 @@ test_api_and_file_agree (Fixture *f, gconstpointer data)
   g_assert_cmpstr (ca, ==, cc);
 }
 
+/* Parameters typed on the command line take the type the plugin declares;
+ * text that is not of that type stays text and validation says so. */
+static void
+test_params_from_text (Fixture *f, gconstpointer data)
+{
+  g_autofree char *ref = put (f, "ref.fa", ">chr1\nACGT\n");
+  g_autoptr (StrandPipeline) p = strand_pipeline_new ("typed");
+  p->source = g_build_filename (f->dir, "typed.json", NULL);
+  StrandStage *s = strand_pipeline_add_stage (p, "align", "mock-align", NULL);
+  const StrandPluginInfo *plugin = strand_registry_lookup (registry, "mock-align", NULL);
+  strand_stage_set_param_typed (s, plugin, "threads", "12");
+  strand_stage_set_param_typed (s, plugin, "min_score", "2.5");
+  strand_stage_set_param_typed (s, plugin, "mark_duplicates", "false");
+  strand_stage_set_param_typed (s, plugin, "reference", "ref.fa");
+  strand_pipeline_add_input (p, "reads", "fastq");
+  strand_pipeline_connect (p, "@reads", "align.reads");
+  strand_pipeline_add_output (p, "align.alignments");
+  g_autoptr (JsonNode) node = strand_pipeline_to_json (p);
+  g_autofree char *text = strand_canonical_json (node);
+  g_assert_nonnull (strstr (text, "\"params\":{\"mark_duplicates\":false,\"min_score\":2.5,"
+                                  "\"reference\":\"ref.fa\",\"threads\":12}"));
+  strand_validate (p, registry, NULL, NULL, NULL, f->problems);
+  g_assert_cmpuint (f->problems->len, ==, 0);
+  strand_stage_set_param_typed (s, plugin, "threads", "twelve");
+  strand_validate (p, registry, NULL, NULL, NULL, f->problems);
+  expect (f, (const char *[]){ "wrong-param-type typed.json#/stages/0/params/threads", NULL });
+}
+
 static void
 test_canonical_numbers (void)
 {
@@ -679,6 +707,7 @@ main (int argc, char **argv)
   ADD ("/validate/data/bam-sample-and-reference", test_bam_names_other_sample);
   ADD ("/validate/files/malformed", test_malformed_files);
   ADD ("/validate/model/api-and-file-agree", test_api_and_file_agree);
+  ADD ("/validate/model/params-from-text", test_params_from_text);
   ADD ("/validate/command", test_command);
   g_test_add_func ("/validate/model/canonical-json", test_canonical_numbers);
   int rc = g_test_run ();
