@@ -4,6 +4,8 @@
 
 #include "cli.h"
 
+const char *strand_cli_program = "strand";
+
 void
 strand_plugin_options_clear (StrandPluginOptions *options)
 {

@@ -14,6 +14,9 @@
 #define STRAND_EXIT_FAILED 1
 #define STRAND_EXIT_USAGE 2
 
+/* The program as the user typed it, for commands we suggest. */
+extern const char *strand_cli_program;
+
 int strand_cmd_check (int argc, char **argv);
 int strand_cmd_plugins (int argc, char **argv);
 int strand_cmd_run (int argc, char **argv);

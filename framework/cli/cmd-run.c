@@ -69,7 +69,7 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const char *store_option,
     printf ("run %s: %u task%s ok, %u failed, %u skipped\nsummary: %s/run.json\n"
             "provenance: %s lineage %s --store %s\n", run->run_id,
             run->succeeded, run->succeeded == 1 ? "" : "s", run->failed, run->skipped,
-            run->run_dir, g_get_prgname (), run->run_id, store_dir);
+            run->run_dir, strand_cli_program, run->run_id, store_dir);
   return run->failed == 0 && run->skipped == 0 ? STRAND_EXIT_OK : STRAND_EXIT_FAILED;
 }
 

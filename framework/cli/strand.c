@@ -31,7 +31,13 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
-  g_set_prgname (argv[0]); /* messages that suggest a command give it as it was typed */
+  strand_cli_program = argv[0]; /* suggested commands repeat it as it was typed */
+  /* Usage lines name the subcommand: "strand plugins inspect [OPTION...]". */
+  g_autofree char *base = g_path_get_basename (argv[0]);
+  g_autofree char *prgname = argc > 2 && strcmp (argv[1], "plugins") == 0
+                                 ? g_strdup_printf ("%s plugins %s", base, argv[2])
+                                 : argc > 1 ? g_strdup_printf ("%s %s", base, argv[1]) : g_strdup (base);
+  g_set_prgname (prgname);
   if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ||
       strcmp (argv[1], "help") == 0)
     {
