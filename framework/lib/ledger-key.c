@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "fs-util.h"
 
 #define KEY_FILE_MAX 512 /* host.key is 129 bytes; anything much longer is not a key */
 
@@ -55,15 +56,8 @@ write_all (int fd, const void *data, gsize len)
 static gboolean
 fsync_dir (const char *dir, GError **error)
 {
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return set_errno_error (error, errno, "cannot open", dir);
-  int rc = fsync (fd);
-  int saved = errno;
-  close (fd);
-  if (rc < 0 && saved != EINVAL)
-    return set_errno_error (error, saved, "cannot sync", dir);
-  return TRUE;
+  int err = strand_fsync_dir (dir);
+  return err == 0 || set_errno_error (error, err, "cannot sync", dir);
 }
 
 static void

@@ -22,6 +22,7 @@
 
 #include "canonical-json.h"
 #include "digest.h"
+#include "fs-util.h"
 #include "json-util.h"
 #include "problems.h"
 
@@ -84,15 +85,8 @@ pread_all (int fd, void *buf, gsize len, guint64 offset)
 static gboolean
 fsync_dir (const char *dir, GError **error)
 {
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return errno_error (error, errno, "cannot open", dir);
-  int rc = fsync (fd);
-  int saved = errno;
-  close (fd);
-  if (rc < 0 && saved != EINVAL)
-    return errno_error (error, saved, "cannot sync", dir);
-  return TRUE;
+  int err = strand_fsync_dir (dir);
+  return err == 0 || errno_error (error, err, "cannot sync", dir);
 }
 
 static void

@@ -10,6 +10,7 @@
 
 #include "digest.h"
 #include "json-util.h"
+#include "fs-util.h"
 #include "store-private.h"
 
 #include <errno.h>
@@ -98,18 +99,6 @@ same_identity (const struct stat *a, const struct stat *b)
 {
   return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
          a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-static int
-fsync_dir (const char *path)
-{
-  int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return errno;
-  int rc = fsync (fd) == 0 ? 0 : errno;
-  close (fd);
-  /* Some file systems cannot sync a directory; that is not a failure. */
-  return rc == EINVAL || rc == EROFS ? 0 : rc;
 }
 
 /* Reads up to `len` bytes, fewer only at end of file. -1 with errno set. */
@@ -577,7 +566,7 @@ ensure_prefix_dir (StrandStore *store, const char *sha256, char **dir_out, GErro
   char *dir = prefix_dir (store, sha256);
   if (mkdir (dir, 0755) == 0)
     {
-      int err = fsync_dir (store->objects);
+      int err = strand_fsync_dir (store->objects);
       if (err != 0)
         {
           g_free (dir);
@@ -659,7 +648,7 @@ commit_tmp (StrandStore *store, int fd, const char *tmp_path, const char *sha256
       return fail_errno (error, saved, STRAND_STORE_ERROR_IO, "store %s: cannot commit %s",
                          store->dir, sha256);
     }
-  err = fsync_dir (dir);
+  err = strand_fsync_dir (dir);
   if (err != 0)
     return fail_errno (error, err, STRAND_STORE_ERROR_IO, "store %s: cannot sync %s", store->dir,
                        dir);
@@ -733,7 +722,7 @@ save_settings (StrandStore *store, guint64 quota, GError **error)
                    "store %s: cannot save the quota: %s", store->dir, local->message);
       return FALSE;
     }
-  int err = fsync_dir (store->dir);
+  int err = strand_fsync_dir (store->dir);
   if (err != 0)
     return fail_errno (error, err, STRAND_STORE_ERROR_IO, "store %s: cannot sync", store->dir);
   return TRUE;
@@ -754,9 +743,9 @@ strand_store_open (const char *dir, GError **error)
     return NULL;
   /* The directories themselves must survive a crash (cheap when unchanged). */
   g_autofree char *objects_parent = g_path_get_dirname (store->objects);
-  int err = fsync_dir (store->dir);
+  int err = strand_fsync_dir (store->dir);
   if (err == 0)
-    err = fsync_dir (objects_parent);
+    err = strand_fsync_dir (objects_parent);
   if (err != 0)
     {
       fail_errno (error, err, STRAND_STORE_ERROR_IO, "store %s: cannot sync", store->dir);
@@ -1148,7 +1137,7 @@ try_hardlink (StrandStore *store, int src, const char *path, const struct stat *
                g_strerror (errno));
       return TRY_NEXT;
     }
-  int err = fsync_dir (dir);
+  int err = strand_fsync_dir (dir);
   if (err != 0)
     return fail_errno (error, err, STRAND_STORE_ERROR_IO, "store %s: cannot sync %s", store->dir,
                        dir), TRY_FAILED;
@@ -1409,7 +1398,7 @@ strand_store_materialize (StrandStore *store, const char *sha256, const char *de
       g_unlink (tmp);
       return FALSE;
     }
-  int err = fsync_dir (dir);
+  int err = strand_fsync_dir (dir);
   if (err != 0)
     return fail_errno (error, err, STRAND_STORE_ERROR_IO, "cannot sync %s", dir);
   if (placement != NULL)
@@ -1440,7 +1429,7 @@ strand_store_remove (StrandStore *store, const char *sha256, GError **error)
     return fail_errno (error, errno, STRAND_STORE_ERROR_IO, "store %s: cannot remove %s",
                        store->dir, sha256);
   g_autofree char *dir = prefix_dir (store, sha256);
-  int err = fsync_dir (dir);
+  int err = strand_fsync_dir (dir);
   if (err != 0)
     return fail_errno (error, err, STRAND_STORE_ERROR_IO, "store %s: cannot sync %s", store->dir,
                        dir);
