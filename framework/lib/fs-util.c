@@ -14,3 +14,43 @@ strand_fsync_dir (const char *path)
   close (fd);
   return rc == EINVAL || rc == EROFS ? 0 : rc;
 }
+
+gssize
+strand_read_full (int fd, void *buf, gsize len)
+{
+  gsize got = 0;
+  while (got < len)
+    {
+      ssize_t n = read (fd, (char *) buf + got, len - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return -1;
+      if (n == 0)
+        break;
+      got += (gsize) n;
+    }
+  return (gssize) got;
+}
+
+int
+strand_write_all (int fd, const void *data, gsize len, gsize *done)
+{
+  gsize written = 0;
+  int err = 0;
+  while (written < len)
+    {
+      ssize_t n = write (fd, (const char *) data + written, len - written);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          err = n < 0 ? errno : EIO;
+          break;
+        }
+      written += (gsize) n;
+    }
+  if (done != NULL)
+    *done = written;
+  return err;
+}

@@ -37,23 +37,6 @@ set_errno_error (GError **error, int saved, const char *what, const char *path)
 }
 
 static gboolean
-write_all (int fd, const void *data, gsize len)
-{
-  const char *p = data;
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return FALSE;
-      p += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
-
-static gboolean
 fsync_dir (const char *dir, GError **error)
 {
   int err = strand_fsync_dir (dir);
@@ -67,25 +50,6 @@ key_fill_ids (StrandKey *key)
   g_autoptr (StrandSha256) sha = strand_sha256_new ();
   strand_sha256_update (sha, key->pk, sizeof key->pk);
   strand_sha256_finish_hex (sha, key->keyid);
-}
-
-/* Reads a small file whole into `buf`. -1 with errno on failure. */
-static gssize
-read_small (int fd, char *buf, gsize size)
-{
-  gsize got = 0;
-  while (got < size)
-    {
-      ssize_t n = read (fd, buf + got, size - got);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      if (n == 0)
-        break;
-      got += (gsize) n;
-    }
-  return (gssize) got;
 }
 
 static gboolean
@@ -114,7 +78,7 @@ read_public (const char *pub_path, guint8 pk[crypto_sign_PUBLICKEYBYTES], GError
       return FALSE;
     }
   char buf[KEY_FILE_MAX];
-  gssize n = read_small (fd, buf, sizeof buf);
+  gssize n = strand_read_full (fd, buf, sizeof buf);
   int saved = errno;
   close (fd);
   if (n < 0)
@@ -139,7 +103,7 @@ write_public (const char *keys_dir, const char *pub_path, const StrandKey *key, 
   char text[66];
   memcpy (text, key->pub_hex, 64);
   text[64] = '\n';
-  gboolean ok = fchmod (fd, 0644) == 0 && write_all (fd, text, 65) && fsync (fd) == 0;
+  gboolean ok = fchmod (fd, 0644) == 0 && strand_write_all (fd, text, 65, NULL) == 0 && fsync (fd) == 0;
   int saved = errno;
   close (fd);
   if (!ok || rename (tmp, pub_path) < 0)
@@ -170,7 +134,7 @@ write_secret (const char *keys_dir, const char *key_path, const StrandKey *key,
   sodium_bin2hex (text, sizeof text, key->sk, sizeof key->sk);
   text[2 * crypto_sign_SECRETKEYBYTES] = '\n';
   gboolean ok = fchmod (fd, 0600) == 0 &&
-                write_all (fd, text, 2 * crypto_sign_SECRETKEYBYTES + 1) && fsync (fd) == 0;
+                strand_write_all (fd, text, 2 * crypto_sign_SECRETKEYBYTES + 1, NULL) == 0 && fsync (fd) == 0;
   int saved = errno;
   sodium_memzero (text, sizeof text);
   close (fd);
@@ -260,7 +224,7 @@ strand_key_load (const char *dir, GError **error)
       return NULL;
     }
   char buf[KEY_FILE_MAX];
-  gssize n = read_small (fd, buf, sizeof buf);
+  gssize n = strand_read_full (fd, buf, sizeof buf);
   int saved = errno;
   close (fd);
   if (n < 0)

@@ -101,44 +101,6 @@ same_identity (const struct stat *a, const struct stat *b)
          a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* Reads up to `len` bytes, fewer only at end of file. -1 with errno set. */
-static gssize
-read_full (int fd, guint8 *buf, gsize len)
-{
-  gsize got = 0;
-  while (got < len)
-    {
-      ssize_t n = read (fd, buf + got, len - got);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      if (n == 0)
-        break;
-      got += (gsize) n;
-    }
-  return (gssize) got;
-}
-
-/* 0, or the errno of the failed write; `*done` bytes made it. */
-static int
-write_all (int fd, const guint8 *data, gsize len, gsize *done)
-{
-  *done = 0;
-  while (*done < len)
-    {
-      ssize_t n = write (fd, data + *done, len - *done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return errno;
-      if (n == 0)
-        return EIO;
-      *done += (gsize) n;
-    }
-  return 0;
-}
-
 static int
 copy_range_all (int src, gint64 src_off, int dst, gint64 dst_off, gsize len, gsize *done)
 {
@@ -486,7 +448,7 @@ sink_put (Sink *sink, const guint8 *data, gsize len, int src, gint64 src_off, GE
         sink->range_used = TRUE;
     }
   if (!sink->try_range || src < 0)
-    err = write_all (sink->fd, data, (gsize) allowed, &done);
+    err = strand_write_all (sink->fd, data, (gsize) allowed, &done);
   sink->written += done;
   if (err == 0 && allowed < len)
     err = ENOSPC; /* strand_store_inject_enospc_after */
@@ -944,7 +906,7 @@ hash_fd (int fd, gboolean with_md5, const char *name, char sha256[65], char md5[
   for (;;)
     {
       StoreChunk *chunk = store_hash_take (hash);
-      gssize n = read_full (fd, chunk->data, STORE_CHUNK_SIZE);
+      gssize n = strand_read_full (fd, chunk->data, STORE_CHUNK_SIZE);
       if (n < 0)
         {
           int saved = errno;
@@ -1167,7 +1129,7 @@ copy_in (StrandStore *store, int src, const char *path, const struct stat *st,
   while (ok)
     {
       StoreChunk *chunk = store_hash_take (hash);
-      gssize n = read_full (src, chunk->data, STORE_CHUNK_SIZE);
+      gssize n = strand_read_full (src, chunk->data, STORE_CHUNK_SIZE);
       if (n <= 0)
         {
           store_hash_put_back (hash, chunk);
@@ -1366,7 +1328,7 @@ strand_store_materialize (StrandStore *store, const char *sha256, const char *de
       while (ok)
         {
           StoreChunk *chunk = store_hash_take (hash);
-          gssize n = read_full (src, chunk->data, STORE_CHUNK_SIZE);
+          gssize n = strand_read_full (src, chunk->data, STORE_CHUNK_SIZE);
           if (n <= 0)
             {
               store_hash_put_back (hash, chunk);
