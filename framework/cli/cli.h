@@ -39,6 +39,11 @@ StrandRegistry *strand_cli_load_registry (const StrandPluginOptions *options, gb
 void strand_cli_print_problem (const char *path, const GError *error);
 /* "WHERE: [warning: ]message [code]", one line each. */
 void strand_cli_print_problems (GPtrArray *problems, FILE *to);
+/* The --store option every command that reads or writes a store takes. */
+#define STRAND_CLI_STORE_OPTION(variable)                                   \
+  { "store", 0, 0, G_OPTION_ARG_FILENAME, &(variable),                     \
+    "Store of outputs and records (default: $STRAND_STORE or ./strand-store)", "DIR" }
+
 /* The store a command works on: --store, else $STRAND_STORE, else
  * ./strand-store. */
 char *strand_cli_store_dir (const char *option);

@@ -21,7 +21,7 @@ strand_cmd_init (int argc, char **argv)
 {
   g_autofree char *store = NULL;
   GOptionEntry entries[] = {
-    { "store", 0, 0, G_OPTION_ARG_FILENAME, &store, "Store to create (default: $STRAND_STORE or ./strand-store)", "DIR" },
+    STRAND_CLI_STORE_OPTION (store),
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- create a store and the host's signing key");
@@ -53,7 +53,7 @@ strand_cmd_ingest (int argc, char **argv)
   g_autofree char *store = NULL, *sample = NULL, *format = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "store", 0, 0, G_OPTION_ARG_FILENAME, &store, "Store (default: $STRAND_STORE or ./strand-store)", "DIR" },
+    STRAND_CLI_STORE_OPTION (store),
     { "sample", 0, 0, G_OPTION_ARG_STRING, &sample, "The sample the data belongs to", "ID" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "Its format (fastq, bam, ...)", "F" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
@@ -121,7 +121,7 @@ strand_cmd_store (int argc, char **argv)
   g_autofree char *store = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "store", 0, 0, G_OPTION_ARG_FILENAME, &store, "Store (default: $STRAND_STORE or ./strand-store)", "DIR" },
+    STRAND_CLI_STORE_OPTION (store),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -177,7 +177,7 @@ strand_cmd_gc (int argc, char **argv)
 {
   g_autofree char *store = NULL;
   GOptionEntry entries[] = {
-    { "store", 0, 0, G_OPTION_ARG_FILENAME, &store, "Store (default: $STRAND_STORE or ./strand-store)", "DIR" },
+    STRAND_CLI_STORE_OPTION (store),
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- remove objects no record needs");
@@ -245,7 +245,7 @@ strand_cmd_lineage (int argc, char **argv)
   gboolean up = FALSE, down = FALSE, json = FALSE;
   int depth = -1;
   GOptionEntry entries[] = {
-    { "store", 0, 0, G_OPTION_ARG_FILENAME, &store, "Store (default: $STRAND_STORE or ./strand-store)", "DIR" },
+    STRAND_CLI_STORE_OPTION (store),
     { "up", 0, 0, G_OPTION_ARG_NONE, &up, "Ancestors: how was this made (default)", NULL },
     { "down", 0, 0, G_OPTION_ARG_NONE, &down, "Descendants: what did this feed", NULL },
     { "depth", 0, 0, G_OPTION_ARG_INT, &depth, "Follow at most N activities", "N" },
@@ -303,7 +303,7 @@ strand_cmd_verify (int argc, char **argv)
   g_autofree char *store = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "store", 0, 0, G_OPTION_ARG_FILENAME, &store, "Store (default: $STRAND_STORE or ./strand-store)", "DIR" },
+    STRAND_CLI_STORE_OPTION (store),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     G_OPTION_ENTRY_NULL
   };
