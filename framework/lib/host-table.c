@@ -252,15 +252,30 @@ safe_file_name (const char *name)
          strlen (name) <= 255 && g_utf8_validate (name, -1, NULL);
 }
 
+static const StrandTaskSample *
+find_run_sample (StrandTask *task, const char *sample_id)
+{
+  for (guint i = 0; sample_id != NULL && i < task->spec->run_samples->len; i++)
+    {
+      const StrandTaskSample *s = task->spec->run_samples->pdata[i];
+      if (strcmp (s->id, sample_id) == 0)
+        return s;
+    }
+  return NULL;
+}
+
+/* Outputs of one sample go in their own folder, so two samples' files may
+ * share a name: outputs/PORT[/@SAMPLE]/NAME. */
 static int
-host_output_path (StrandTask *task, const char *port, const char *file_name,
-                  const char **path)
+make_output_path (StrandTask *task, const char *port, const char *sample_id,
+                  const char *file_name, const char **path)
 {
   const StrandPortInfo *info =
       port ? strand_plugin_info_find_port (task->spec->plugin, TRUE, port) : NULL;
   if (info == NULL || !safe_file_name (file_name) || path == NULL)
     return STRAND_E_INVALID;
-  g_autofree char *key = g_strdup_printf ("%s/%s", port, file_name);
+  g_autofree char *key = sample_id ? g_strdup_printf ("%s/@%s/%s", port, sample_id, file_name)
+                                    : g_strdup_printf ("%s/%s", port, file_name);
   if (g_hash_table_contains (task->output_files, key))
     return STRAND_E_INVALID;
   if (!(info->flags & STRAND_PORT_MULTIPLE))
@@ -272,14 +287,63 @@ host_output_path (StrandTask *task, const char *port, const char *file_name,
         if (g_str_has_prefix (k, port) && ((char *) k)[strlen (port)] == '/')
           return STRAND_E_INVALID; /* a single-file port already has its file */
     }
-  g_autofree char *dir = g_build_filename (task->outputs_dir, port, NULL);
+  g_autofree char *sample_dir = sample_id ? g_strconcat ("@", sample_id, NULL) : NULL;
+  g_autofree char *dir = g_build_filename (task->outputs_dir, port, sample_dir, NULL);
   if (g_mkdir_with_parents (dir, 0750) != 0)
     return errno == ENOSPC || errno == EDQUOT ? STRAND_E_NO_SPACE : STRAND_E_IO;
   char *full = g_build_filename (dir, file_name, NULL);
   g_hash_table_add (task->output_files, g_strdup (key));
-  report (task, "output", "port", 's', port, "path", 's', full, NULL);
+  report (task, "output", "port", 's', port, "path", 's', full, "sample", 's', sample_id, NULL);
   *path = keep (task, key, full);
   return STRAND_OK;
+}
+
+static int
+host_output_path (StrandTask *task, const char *port, const char *file_name,
+                  const char **path)
+{
+  return make_output_path (task, port, NULL, file_name, path);
+}
+
+static int
+host_sample_output_path (StrandTask *task, const char *port, const char *sample_id,
+                         const char *file_name, const char **path)
+{
+  if (find_run_sample (task, sample_id) == NULL)
+    return STRAND_E_INVALID;
+  return make_output_path (task, port, sample_id, file_name, path);
+}
+
+/* ---- the run's samples ---------------------------------------------------- */
+
+static size_t
+host_run_sample_count (StrandTask *task)
+{
+  return task->spec->run_samples->len;
+}
+
+static const char *
+host_run_sample_id (StrandTask *task, size_t index)
+{
+  if (index >= task->spec->run_samples->len)
+    return NULL;
+  return ((const StrandTaskSample *) task->spec->run_samples->pdata[index])->id;
+}
+
+static const char *
+host_run_sample_meta (StrandTask *task, const char *sample_id, const char *key)
+{
+  const StrandTaskSample *s = find_run_sample (task, sample_id);
+  if (s == NULL || s->meta == NULL || key == NULL)
+    return NULL;
+  return g_hash_table_lookup (s->meta, key);
+}
+
+static const char *
+host_input_sample (StrandTask *task, const char *port, size_t index)
+{
+  const StrandTaskInput *in = nth_input (task, port, index);
+  return in ? in->sample_id : NULL;
 }
 
 /* ---- progress, cancellation, scratch --------------------------------------- */
@@ -465,6 +529,11 @@ static const StrandHost host_table = {
   .scratch_dir = host_scratch_dir,
   .run_tool = host_run_tool,
   .metric = host_metric,
+  .run_sample_count = host_run_sample_count,
+  .run_sample_id = host_run_sample_id,
+  .run_sample_meta = host_run_sample_meta,
+  .sample_output_path = host_sample_output_path,
+  .input_sample = host_input_sample,
 };
 
 const StrandHost *

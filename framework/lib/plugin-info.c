@@ -342,6 +342,7 @@ strand_plugin_info_to_json (const StrandPluginInfo *info)
   add_string (b, "license", info->license);
   add_string (b, "url", info->url);
   add_bool (b, "deterministic", (info->flags & STRAND_STAGE_DETERMINISTIC) != 0);
+  add_bool (b, "per_run", (info->flags & STRAND_STAGE_PER_RUN) != 0);
 
   json_builder_set_member_name (b, "abi");
   json_builder_begin_object (b);
@@ -607,6 +608,8 @@ strand_plugin_info_from_json (JsonNode *node, GError **error)
   info->url = get_string (&r, o, "url");
   if (get_bool (&r, o, "deterministic"))
     info->flags |= STRAND_STAGE_DETERMINISTIC;
+  if (get_bool (&r, o, "per_run"))
+    info->flags |= STRAND_STAGE_PER_RUN;
 
   JsonObject *abi = get_object (&r, o, "abi");
   info->abi_major = (guint) get_int (&r, abi, "major");

@@ -238,6 +238,7 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, StrandProvena
           g_autofree char *work_dir = g_build_filename (run->run_dir, sample->id, stage->id, NULL);
           g_autoptr (StrandTaskSpec) spec = strand_stage_task_spec (stage, sample->id, work_dir);
           spec->sample_meta = g_hash_table_ref (sample->meta);
+          strand_task_spec_add_run_sample (spec, sample->id, sample->meta);
           gboolean upstream_failed = FALSE;
           g_autoptr (GError) input_error = NULL;
           GPtrArray *into = edges_into->pdata[idx];

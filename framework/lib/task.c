@@ -10,7 +10,17 @@ strand_task_input_free (StrandTaskInput *in)
   g_free (in->format);
   g_free (in->name);
   g_free (in->sha256);
+  g_free (in->sample_id);
   g_free (in);
+}
+
+static void
+task_sample_free (gpointer p)
+{
+  StrandTaskSample *s = p;
+  g_free (s->id);
+  g_clear_pointer (&s->meta, g_hash_table_unref);
+  g_free (s);
 }
 
 static void
@@ -22,6 +32,7 @@ output_free (gpointer p)
   g_free (out->name);
   g_free (out->sha256);
   g_free (out->md5);
+  g_free (out->sample_id);
   g_free (out);
 }
 
@@ -43,6 +54,7 @@ strand_task_spec_new (const StrandPluginInfo *plugin, const char *task_id)
   spec->task_id = g_strdup (task_id);
   spec->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   spec->inputs = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_task_input_free);
+  spec->run_samples = g_ptr_array_new_with_free_func (task_sample_free);
   spec->cores = 1;
   spec->attempt = 1;
   return spec;
@@ -58,6 +70,7 @@ strand_task_spec_free (StrandTaskSpec *spec)
   g_clear_pointer (&spec->sample_meta, g_hash_table_unref);
   g_hash_table_unref (spec->params);
   g_ptr_array_unref (spec->inputs);
+  g_ptr_array_unref (spec->run_samples);
   g_free (spec->work_dir);
   g_free (spec);
 }
@@ -72,6 +85,15 @@ strand_task_spec_add_input (StrandTaskSpec *spec, const char *port, const char *
   in->format = g_strdup (format);
   g_ptr_array_add (spec->inputs, in);
   return in;
+}
+
+void
+strand_task_spec_add_run_sample (StrandTaskSpec *spec, const char *id, GHashTable *meta)
+{
+  StrandTaskSample *s = g_new0 (StrandTaskSample, 1);
+  s->id = g_strdup (id);
+  s->meta = meta ? g_hash_table_ref (meta) : NULL;
+  g_ptr_array_add (spec->run_samples, s);
 }
 
 StrandTaskResult *

@@ -15,13 +15,23 @@ typedef struct {
   char *format; /* as declared by whoever produced or supplied it */
   char *name;   /* the file's own name, as its producer gave it; NULL: path's */
   char *sha256; /* its digest, when known; recorded as the task's input */
+  char *sample_id; /* the sample it belongs to, for a per-run task; or NULL */
 } StrandTaskInput;
+
+/* A sample of the run, as a per-run task sees it. */
+typedef struct {
+  char *id;
+  GHashTable *meta; /* char* -> char*, may be NULL */
+} StrandTaskSample;
 
 typedef struct {
   const StrandPluginInfo *plugin; /* borrowed from the registry */
   char *task_id;                  /* "<sample>/<stage>" */
   char *sample_id;                /* NULL for a run-wide task */
   GHashTable *sample_meta;        /* char* -> char*, may be NULL */
+  GPtrArray *run_samples;         /* StrandTaskSample: the run's samples, for a
+                                     run-wide task; for a per-sample task only
+                                     its own */
   GHashTable *params;             /* char* -> char*: text values, defaults applied */
   GPtrArray *inputs;              /* StrandTaskInput */
   char *work_dir;                 /* private to the task: outputs, scratch, log */
@@ -38,6 +48,8 @@ typedef struct {
   char *sha256; /* set once stored */
   char *md5;    /* metadata for submission portals, set once stored */
   guint64 size;
+  char *sample_id; /* set when a run-wide task made it for one sample */
+  gboolean tree;   /* a directory, stored as a tree (store.h) */
 } StrandTaskOutput;
 
 typedef struct {
@@ -66,6 +78,8 @@ StrandTaskSpec *strand_task_spec_new (const StrandPluginInfo *plugin, const char
 void strand_task_spec_free (StrandTaskSpec *spec);
 StrandTaskInput *strand_task_spec_add_input (StrandTaskSpec *spec, const char *port, const char *path,
                                  const char *format);
+/* Adds a sample of the run; `meta` is referenced, may be NULL. */
+void strand_task_spec_add_run_sample (StrandTaskSpec *spec, const char *id, GHashTable *meta);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandTaskSpec, strand_task_spec_free)
 
 StrandTaskResult *strand_task_result_new (void);

@@ -120,6 +120,7 @@ take_message (Reading *rd, const char *line)
           out->port = g_strdup (port);
           out->path = g_strdup (path);
           out->name = g_path_get_basename (path);
+          out->sample_id = g_strdup (strand_json_string (o, "sample", NULL));
           g_ptr_array_add (r->outputs, out);
         }
     }

@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 #define STRAND_ABI_MAJOR 1
-#define STRAND_ABI_MINOR 0
+#define STRAND_ABI_MINOR 1
 
 /* "STRD": first member of every stage descriptor. */
 #define STRAND_DESCRIPTOR_MAGIC 0x44525453u

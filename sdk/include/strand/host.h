@@ -64,7 +64,11 @@ struct StrandHost {
   const char *(*input_format) (StrandTask *task, const char *port, size_t index);
 
   /* Outputs: a fresh path in the task's staging area. Write the file there;
-   * the host hashes and stores it once run() has returned STRAND_OK. */
+   * the host hashes and stores it once run() has returned STRAND_OK. The
+   * stage may instead create a directory at that path (a sequencer's run
+   * folder, an aligner's index): the host stores every regular file in it
+   * and the directory as a tree whose digest names the whole; downstream
+   * stages receive it as a read-only directory. */
   int (*output_path) (StrandTask *task, const char *port, const char *file_name,
                       const char **path);
 
@@ -83,6 +87,25 @@ struct StrandHost {
 
   /* Records a named metric of this task (QC figures, counts). */
   int (*metric) (StrandTask *task, const char *name, double value);
+
+  /* ---- ABI 1.1 ---- */
+
+  /* The samples of the run, in sample-sheet order: what a per-run stage
+   * (STRAND_STAGE_PER_RUN: a sequencer, demultiplexing, a cohort report)
+   * works for. A per-sample task sees only its own sample. */
+  size_t (*run_sample_count) (StrandTask *task);
+  const char *(*run_sample_id) (StrandTask *task, size_t index); /* or NULL */
+  const char *(*run_sample_meta) (StrandTask *task, const char *sample_id,
+                                  const char *key); /* or NULL */
+  /* Like output_path, for an output of a per-run stage that belongs to one
+   * sample of the run (a demultiplexed FASTQ): downstream per-sample stages
+   * receive it as that sample's input only. Outputs from output_path reach
+   * every sample's downstream task. STRAND_E_INVALID for an unknown sample. */
+  int (*sample_output_path) (StrandTask *task, const char *port, const char *sample_id,
+                             const char *file_name, const char **path);
+  /* The sample an input belongs to (a per-run stage gathering per-sample
+   * outputs), or NULL when it belongs to the run as a whole. */
+  const char *(*input_sample) (StrandTask *task, const char *port, size_t index);
 };
 
 #define STRAND_HOST_HAS(host, member)                   \

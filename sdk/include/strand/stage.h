@@ -108,6 +108,9 @@ typedef struct {
 
 /* Descriptor flags. */
 #define STRAND_STAGE_DETERMINISTIC (1u << 0) /* same inputs, same output bytes */
+/* Runs once per run instead of once per sample (ABI 1.1): a sequencer, a
+ * demultiplexer, a reference index, a cohort report. */
+#define STRAND_STAGE_PER_RUN (1u << 1)
 
 /* Called in an isolated worker for each task. Return STRAND_OK; or the value
  * of host->fail(), which says why and classifies the failure; or
