@@ -862,7 +862,7 @@ check_ports (GPtrArray *ports, const char *direction, GPtrArray *problems)
         if (!strand_format_is_known (*f))
           problem (problems, STRAND_PLUGIN_ERROR_UNKNOWN_FORMAT,
                    "%s port '%s': format '%s' is unknown (known: fastq, fasta, sam, bam, "
-                   "cram, vcf, bcf, bed, bcl-run, tsv, json, text, any)",
+                   "cram, vcf, bcf, bed, bcl-run, bai, csi, tbi, bwa-index, dir, tsv, json, text, any)",
                    direction, port->name, *f);
     }
 }

@@ -34,6 +34,11 @@ typedef struct StrandHost StrandHost;
 #define STRAND_FORMAT_BCF "bcf"
 #define STRAND_FORMAT_BED "bed"
 #define STRAND_FORMAT_BCL_RUN "bcl-run" /* an Illumina run folder */
+#define STRAND_FORMAT_BAI "bai"             /* BAM index (ABI 1.1) */
+#define STRAND_FORMAT_CSI "csi"             /* coordinate-sorted index (ABI 1.1) */
+#define STRAND_FORMAT_TBI "tbi"             /* tabix index (ABI 1.1) */
+#define STRAND_FORMAT_BWA_INDEX "bwa-index" /* a directory: reference + bwa index (ABI 1.1) */
+#define STRAND_FORMAT_DIR "dir"             /* any directory tree (ABI 1.1) */
 #define STRAND_FORMAT_TSV "tsv"
 #define STRAND_FORMAT_JSON "json"
 #define STRAND_FORMAT_TEXT "text"
