@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "record-build.h"
+#include "store-tree.h"
 
 struct StrandProvenance {
   char *dir;
@@ -217,6 +218,7 @@ strand_provenance_gc (StrandProvenance *prov, guint *removed, guint64 *bytes, GE
   g_autoptr (GHashTable) live = strand_index_live_digests (index, error);
   if (live == NULL)
     return FALSE;
+  strand_store_add_tree_members (prov->store, live);
   GcScan scan = { live, g_array_new (FALSE, FALSE, sizeof (StrandRecordFile)), 0 };
   strand_store_foreach (prov->store, collect_dead, &scan);
   gboolean ok = TRUE;
@@ -310,7 +312,10 @@ strand_provenance_verify (const char *dir, GPtrArray *problems, guint64 *records
       GHashTableIter it;
       gpointer sha;
       if (live)
-        g_hash_table_iter_init (&it, live);
+        {
+          strand_store_add_tree_members (store, live);
+          g_hash_table_iter_init (&it, live);
+        }
       while (live && g_hash_table_iter_next (&it, &sha, NULL))
         if (!strand_store_contains (store, sha))
           strand_problems_add (problems, FALSE, "object-missing", sha,

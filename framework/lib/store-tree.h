@@ -1,0 +1,72 @@
+/* Directories in the content-addressed store: a sequencer's run folder, an
+ * aligner's index. Every regular file in the directory becomes an object of
+ * its own; the directory becomes a tree, a manifest object listing them:
+ *
+ *   {"dirs":["Data","Data/Intensities"],
+ *    "entries":[{"mode":"0644","path":"Data/x.bcl","sha256":"…","size":12},…],
+ *    "strand_tree":1}
+ *
+ * in canonical JSON (canonical-json.h), paths relative, '/'-separated,
+ * sorted bytewise and unique; "dirs" names every directory, empty ones too.
+ * The manifest's SHA-256 names the whole directory, so two runs that made
+ * the same files get the same tree, and a tree's members are deduplicated
+ * against every other object. Symbolic links and special files are refused
+ * when a directory is stored: a link could point anywhere, and a stage's
+ * output must be what it wrote.
+ *
+ * A tree is handed to a later stage as a view: a directory of read-only
+ * symbolic links to the member objects, built in the task's work folder, so
+ * a 100 GB run folder costs no copy. Materialising to a user path copies. */
+#pragma once
+
+#include "store.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char *path;       /* relative, '/'-separated */
+  char sha256[65];
+  guint64 size;
+  gboolean executable;
+} StrandTreeEntry;
+
+typedef struct {
+  GPtrArray *dirs;    /* char*: every directory, sorted */
+  GPtrArray *entries; /* StrandTreeEntry, sorted by path */
+  guint64 bytes;      /* sum of the entries' sizes */
+} StrandTree;
+
+void strand_tree_free (StrandTree *tree);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandTree, strand_tree_free)
+
+/* Stores every file under `dir` and then the manifest; `info` describes the
+ * manifest object (its sha256 names the tree), `tree` (may be NULL) receives
+ * the listing. `allow_link` as for strand_store_ingest_file(). INVALID for a
+ * symlink or special file inside (named), NO_SPACE as a file ingest. */
+gboolean strand_store_ingest_tree (StrandStore *store, const char *dir, gboolean allow_link,
+                                   StrandObjectInfo *info, StrandTree **tree, GError **error);
+
+/* Parses a manifest's bytes. INVALID, naming the fault, for anything that is
+ * not a well-formed tree: unsafe paths (absolute, "..", empty parts), entries
+ * out of order or repeated, bad digests. */
+StrandTree *strand_tree_parse (const char *data, gsize len, GError **error);
+/* Reads and parses the tree object `sha256`: NOT_FOUND, INVALID. */
+StrandTree *strand_store_read_tree (StrandStore *store, const char *sha256, GError **error);
+/* TRUE when object `sha256` is a tree manifest (a cheap look at its first
+ * bytes, then a parse). */
+gboolean strand_store_is_tree (StrandStore *store, const char *sha256);
+
+/* Builds at `dest` (which must not exist) a directory whose files are
+ * symbolic links to the tree's member objects: a read-only view for a task. */
+gboolean strand_store_link_tree (StrandStore *store, const char *sha256, const char *dest,
+                                 GError **error);
+/* Copies the tree to `dest` (which must not exist), checking each member's
+ * digest on the way (INTEGRITY). */
+gboolean strand_store_materialize_tree (StrandStore *store, const char *sha256, const char *dest,
+                                        GError **error);
+
+/* Adds to `live` (a set of digests) the members of every tree in it, so gc
+ * and verify see what a recorded tree needs. */
+void strand_store_add_tree_members (StrandStore *store, GHashTable *live);
+
+G_END_DECLS
