@@ -39,6 +39,8 @@ input_free (gpointer p)
   StrandPipelineInput *in = p;
   g_free (in->name);
   g_free (in->formats);
+  g_free (in->path);
+  g_free (in->sha256);
   g_free (in);
 }
 
@@ -168,13 +170,26 @@ strand_stage_param_text (const StrandStage *stage, const char *name)
   return node_text (g_hash_table_lookup (stage->params, name));
 }
 
-void
+StrandPipelineInput *
 strand_pipeline_add_input (StrandPipeline *pipeline, const char *name, const char *formats)
 {
   StrandPipelineInput *in = g_new0 (StrandPipelineInput, 1);
   in->name = g_strdup (name);
   in->formats = g_strdup (formats);
   g_ptr_array_add (pipeline->inputs, in);
+  return in;
+}
+
+StrandPipelineInput *
+strand_pipeline_find_input (const StrandPipeline *pipeline, const char *name)
+{
+  for (guint i = 0; name != NULL && i < pipeline->inputs->len; i++)
+    {
+      StrandPipelineInput *in = pipeline->inputs->pdata[i];
+      if (g_strcmp0 (in->name, name) == 0)
+        return in;
+    }
+  return NULL;
 }
 
 static gboolean
@@ -276,6 +291,21 @@ get_string (Loader *l, JsonObject *o, const char *key, const char *where, gboole
       return NULL;
     }
   return json_node_get_string (n);
+}
+
+static gboolean
+get_bool (Loader *l, JsonObject *o, const char *key, const char *where, gboolean fallback)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  if (n == NULL)
+    return fallback;
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+    {
+      g_autofree char *ptr = g_strdup_printf ("%s/%s", where, key);
+      complain (l, "wrong-type", ptr, "'%s' must be true or false", key);
+      return fallback;
+    }
+  return json_node_get_boolean (n);
 }
 
 static JsonArray *
@@ -420,12 +450,33 @@ load_root (Loader *l, StrandPipeline *pipeline, JsonObject *o)
           complain (l, "wrong-type", where, "an input must be an object");
           continue;
         }
-      static const char *const ikeys[] = { "name", "formats", NULL };
-      check_keys (l, json_node_get_object (n), where, ikeys);
-      const char *name = get_string (l, json_node_get_object (n), "name", where, TRUE);
-      const char *formats = get_string (l, json_node_get_object (n), "formats", where, TRUE);
+      static const char *const ikeys[] = { "name", "formats", "per_run", "path", "sha256", NULL };
+      JsonObject *io = json_node_get_object (n);
+      check_keys (l, io, where, ikeys);
+      const char *name = get_string (l, io, "name", where, TRUE);
+      const char *formats = get_string (l, io, "formats", where, TRUE);
+      gboolean per_run = get_bool (l, io, "per_run", where, FALSE);
+      const char *path = get_string (l, io, "path", where, FALSE);
+      const char *sha256 = get_string (l, io, "sha256", where, FALSE);
+      if ((path || sha256) && !per_run)
+        {
+          g_autofree char *w = g_strdup_printf ("%s/%s", where, path ? "path" : "sha256");
+          complain (l, "per-sample-path", w,
+                    "only a per-run input (\"per_run\": true) names its file in the pipeline; "
+                    "samples supply the others");
+        }
+      if (sha256 && !strand_sha256_hex_is_valid (sha256))
+        {
+          g_autofree char *w = g_strdup_printf ("%s/sha256", where);
+          complain (l, "bad-digest", w, "'%s' is not 64 lower-case hex digits", sha256);
+        }
       if (name && formats)
-        strand_pipeline_add_input (pipeline, name, formats);
+        {
+          StrandPipelineInput *in = strand_pipeline_add_input (pipeline, name, formats);
+          in->per_run = per_run;
+          in->path = g_strdup (path);
+          in->sha256 = g_strdup (sha256);
+        }
     }
 
   JsonArray *stages = get_array (l, o, "stages", "", TRUE);
@@ -528,6 +579,12 @@ strand_pipeline_to_json (const StrandPipeline *pipeline)
           JsonObject *io = json_object_new ();
           json_object_set_string_member (io, "name", in->name);
           json_object_set_string_member (io, "formats", in->formats);
+          if (in->per_run)
+            json_object_set_boolean_member (io, "per_run", TRUE);
+          if (in->path)
+            json_object_set_string_member (io, "path", in->path);
+          if (in->sha256)
+            json_object_set_string_member (io, "sha256", in->sha256);
           json_array_add_object_element (a, io);
         }
       json_object_set_array_member (o, "inputs", a);
@@ -918,6 +975,12 @@ strand_pipeline_resolve (StrandPipeline *pipeline, StrandRegistry *registry, GPt
         if (!strand_format_is_known (*f))
           report (&r, FALSE, "unknown-format", where, "input '%s': format '%s' is unknown",
                   in->name, *f);
+      if (in->per_run && in->path && !g_path_is_absolute (in->path))
+        {
+          char *abs = g_canonicalize_filename (in->path, r.base_dir);
+          g_free (in->path);
+          in->path = abs;
+        }
     }
 
   for (guint i = 0; i < pipeline->stages->len; i++)

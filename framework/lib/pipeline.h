@@ -45,9 +45,17 @@ typedef struct {
   char *to_port;
 } StrandEdge;
 
+/* A file the pipeline reads. Per sample by default: each sample's sheet
+ * entry supplies it. A per-run input (a reference genome) is one file for
+ * the whole run, given by the pipeline file or at run time, optionally
+ * pinned by digest. */
 typedef struct {
   char *name;
   char *formats;
+  gboolean per_run;
+  char *path;   /* per-run: the file; relative paths are taken from the
+                   pipeline file's directory on resolve. NULL: not given */
+  char *sha256; /* per-run: pinned digest; NULL: not pinned */
 } StrandPipelineInput;
 
 /* Quality thresholds checked on every sample's input data before a run. */
@@ -89,7 +97,9 @@ void strand_stage_set_param_typed (StrandStage *stage, const StrandPluginInfo *p
 /* The text form plugins read ("42", "0.5", "true"); NULL when not set. */
 char *strand_stage_param_text (const StrandStage *stage, const char *name);
 
-void strand_pipeline_add_input (StrandPipeline *pipeline, const char *name, const char *formats);
+StrandPipelineInput *strand_pipeline_add_input (StrandPipeline *pipeline, const char *name,
+                                                const char *formats);
+StrandPipelineInput *strand_pipeline_find_input (const StrandPipeline *pipeline, const char *name);
 /* `from` is "stage.port" or "@input"; `to` is "stage.port". */
 gboolean strand_pipeline_connect (StrandPipeline *pipeline, const char *from, const char *to);
 void strand_pipeline_add_output (StrandPipeline *pipeline, const char *stage_port);

@@ -54,8 +54,23 @@ check_samples (StrandPipeline *pipeline, GPtrArray *samples, GPtrArray *problems
   for (guint i = 0; i < pipeline->edges->len; i++)
     {
       StrandEdge *e = pipeline->edges->pdata[i];
-      if (e->from_stage == NULL)
+      StrandPipelineInput *in = e->from_stage ? NULL : g_hash_table_lookup (declared, e->from_port);
+      if (e->from_stage == NULL && (in == NULL || !in->per_run))
         g_hash_table_add (used, e->from_port);
+    }
+  for (guint i = 0; i < pipeline->inputs->len; i++)
+    {
+      StrandPipelineInput *in = pipeline->inputs->pdata[i];
+      g_autofree char *where = g_strdup_printf ("/inputs/%u", i);
+      if (!in->per_run)
+        continue;
+      if (in->path == NULL)
+        add (problems, FALSE, "missing-run-input", where,
+             "the per-run input '%s' has no file: give \"path\" in the pipeline or --input %s=PATH",
+             in->name, in->name);
+      else if (!g_file_test (in->path, G_FILE_TEST_IS_REGULAR))
+        add (problems, FALSE, "missing-input-file", where,
+             "the per-run input '%s': %s does not exist or is not a file", in->name, in->path);
     }
   for (guint i = 0; i < samples->len; i++)
     {
@@ -70,6 +85,12 @@ check_samples (StrandPipeline *pipeline, GPtrArray *samples, GPtrArray *problems
             {
               add (problems, FALSE, "unknown-input", f->where,
                    "sample '%s' supplies '%s', which the pipeline has no input for", s->id, f->input);
+              continue;
+            }
+          if (in->per_run)
+            {
+              add (problems, FALSE, "per-run-input", f->where,
+                   "sample '%s' supplies '%s', which is one file for the whole run", s->id, f->input);
               continue;
             }
           if (f->format && !strand_formats_compatible (f->format, in->formats))
@@ -279,6 +300,13 @@ pipeline_reference (StrandPipeline *pipeline, const StrandValidateOptions *optio
 {
   if (options->reference)
     return g_strdup (options->reference);
+  for (guint i = 0; i < pipeline->inputs->len; i++)
+    {
+      const StrandPipelineInput *in = pipeline->inputs->pdata[i];
+      if (in->per_run && in->path && strand_formats_compatible (in->formats, "fasta") &&
+          g_strcmp0 (in->formats, "any") != 0)
+        return g_strdup (in->path);
+    }
   g_autofree char *base = pipeline->source ? g_path_get_dirname (pipeline->source) : g_get_current_dir ();
   for (guint i = 0; i < pipeline->stages->len; i++)
     {
