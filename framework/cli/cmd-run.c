@@ -82,9 +82,12 @@ strand_cmd_run (int argc, char **argv)
   g_autofree char *runs_dir = NULL;
   g_autofree char *store_dir = NULL;
   g_autofree char *store_quota = NULL;
+  g_auto (GStrv) run_inputs = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "samples", 's', 0, G_OPTION_ARG_FILENAME, &samples_path, "Sample sheet (JSON or TSV)", "FILE" },
+    { "input", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &run_inputs,
+      "The file of a per-run input (a reference genome), over the pipeline's", "NAME=FILE" },
     { "equipment", 'e', 0, G_OPTION_ARG_FILENAME, &equipment_path, "Equipment inventory (JSON)", "FILE" },
     STRAND_CLI_STORE_OPTION (store_dir),
     { "store-quota", 0, 0, G_OPTION_ARG_STRING, &store_quota,
@@ -110,6 +113,24 @@ strand_cmd_run (int argc, char **argv)
   g_autoptr (GPtrArray) problems = strand_problems_new ();
   g_autoptr (StrandPipeline) pipeline = strand_pipeline_load (argv[1], problems);
   g_autoptr (GPtrArray) samples = strand_samples_load (samples_path, problems);
+  for (char **in = run_inputs; pipeline && in && *in; in++)
+    {
+      char *eq = strchr (*in, '=');
+      StrandPipelineInput *pin = NULL;
+      if (eq != NULL && eq[1] != '\0')
+        {
+          *eq = '\0';
+          pin = strand_pipeline_find_input (pipeline, *in);
+        }
+      if (pin == NULL || !pin->per_run)
+        {
+          fprintf (stderr, "strand: --input takes NAME=FILE for a per-run input of the pipeline, "
+                           "not '%s'\n", *in);
+          return STRAND_EXIT_USAGE;
+        }
+      g_free (pin->path);
+      pin->path = g_canonicalize_filename (eq + 1, NULL);
+    }
   g_autoptr (StrandInventory) inventory =
       equipment_path ? strand_inventory_load (equipment_path, problems) : NULL;
   if (pipeline != NULL && samples != NULL)
@@ -137,12 +158,15 @@ strand_cmd_plugins_run (int argc, char **argv)
   g_autofree char *store_dir = NULL;
   g_autofree char *store_quota = NULL;
   g_autofree char *sample_id = NULL;
+  g_autofree char *samples_path = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "param", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &params, "Set a parameter", "NAME=VALUE" },
     { "input", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, "Feed a file to an input port",
       "PORT=FILE" },
     { "sample", 0, 0, G_OPTION_ARG_STRING, &sample_id, "Sample id (default: sample)", "ID" },
+    { "samples", 's', 0, G_OPTION_ARG_FILENAME, &samples_path,
+      "The run's samples, for a per-run stage (JSON or TSV)", "FILE" },
     STRAND_CLI_STORE_OPTION (store_dir),
     { "store-quota", 0, 0, G_OPTION_ARG_STRING, &store_quota,
       "Bound the store to BYTES (0: no bound); kept for later runs", "BYTES" },
@@ -178,10 +202,29 @@ strand_cmd_plugins_run (int argc, char **argv)
       *eq = '\0';
       strand_stage_set_param_typed (stage, plugin, *p, eq + 1);
     }
-  StrandSample *sample = strand_sample_new (sample_id ? sample_id : "sample");
-  sample->where = g_strdup ("(command line)");
-  g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
-  g_ptr_array_add (samples, sample);
+  g_autoptr (GPtrArray) problems = strand_problems_new ();
+  gboolean per_run = plugin != NULL && (plugin->flags & STRAND_STAGE_PER_RUN) != 0;
+  if (samples_path != NULL && (!per_run || sample_id != NULL))
+    {
+      fprintf (stderr, "strand: --samples is for a per-run stage, and replaces --sample\n");
+      return STRAND_EXIT_USAGE;
+    }
+  g_autoptr (GPtrArray) samples = NULL;
+  StrandSample *sample = NULL;
+  if (samples_path != NULL)
+    samples = strand_samples_load (samples_path, problems);
+  else
+    {
+      samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
+      sample = strand_sample_new (sample_id ? sample_id : "sample");
+      sample->where = g_strdup ("(command line)");
+      g_ptr_array_add (samples, sample);
+    }
+  if (samples == NULL)
+    {
+      strand_cli_print_problems (problems, stderr);
+      return STRAND_EXIT_FAILED;
+    }
   g_autoptr (GHashTable) declared = g_hash_table_new (g_str_hash, g_str_equal);
   for (char **in = inputs; in && *in; in++)
     {
@@ -193,6 +236,18 @@ strand_cmd_plugins_run (int argc, char **argv)
         }
       *eq = '\0';
       g_autofree char *path = g_canonicalize_filename (eq + 1, NULL);
+      if (per_run)
+        {
+          /* A per-run stage's files belong to the run: one input each. */
+          g_autofree char *name = g_strdup_printf ("%s-%u", *in, (guint) (in - inputs));
+          StrandPipelineInput *pin = strand_pipeline_add_input (pipeline, name, "any");
+          pin->per_run = TRUE;
+          pin->path = g_steal_pointer (&path);
+          g_autofree char *from = g_strdup_printf ("@%s", name);
+          g_autofree char *to = g_strdup_printf ("%s.%s", argv[1], *in);
+          strand_pipeline_connect (pipeline, from, to);
+          continue;
+        }
       strand_sample_add_file (sample, *in, path);
       if (g_hash_table_add (declared, *in))
         {
@@ -202,7 +257,6 @@ strand_cmd_plugins_run (int argc, char **argv)
           strand_pipeline_connect (pipeline, from, to);
         }
     }
-  g_autoptr (GPtrArray) problems = strand_problems_new ();
   StrandValidateOptions checks = { .skip_data = TRUE };
   strand_validate (pipeline, registry, samples, NULL, &checks, problems);
   strand_cli_print_problems (problems, stderr);

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "plan.h"
 #include "record-build.h"
+#include "store-tree.h"
 #include "worker.h"
 
 static void
@@ -34,7 +36,7 @@ StrandTaskSpec *
 strand_stage_task_spec (const StrandStage *stage, const char *sample_id, const char *work_dir)
 {
   const StrandPluginInfo *plugin = stage->resolved;
-  g_autofree char *task_id = g_strdup_printf ("%s/%s", sample_id ? sample_id : "-", stage->id);
+  g_autofree char *task_id = g_strdup_printf ("%s/%s", sample_id ? sample_id : "_run", stage->id);
   StrandTaskSpec *spec = strand_task_spec_new (plugin, task_id);
   spec->sample_id = g_strdup (sample_id);
   spec->work_dir = g_strdup (work_dir);
@@ -64,28 +66,9 @@ fail_task (StrandTaskResult *r, StrandErrorClass error_class, const char *format
   r->error_class = error_class;
 }
 
-/* Gives a stored input the file name its producer chose, so tools that go by
- * extension (.bam, .fa.gz) see one: inputs/PORT/N/NAME -> the object. */
-static char *
-link_input (const char *work_dir, const char *port, guint n, const char *name, const char *object,
-            GError **error)
-{
-  g_autofree char *num = g_strdup_printf ("%u", n);
-  g_autofree char *dir = g_build_filename (work_dir, "inputs", port, num, NULL);
-  char *link = g_build_filename (dir, name, NULL);
-  if (g_mkdir_with_parents (dir, 0750) != 0 || symlink (object, link) != 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot link input %s: %s",
-                   link, g_strerror (saved));
-      g_free (link);
-      return NULL;
-    }
-  return link;
-}
-
 /* Moves each output into the store: read-only first, so the store may take
- * it by hard link instead of a copy; hashed once on the way in. */
+ * it by hard link instead of a copy; hashed once on the way in. A directory
+ * becomes a tree (store-tree.h). */
 static void
 store_outputs (StrandProvenance *prov, StrandTaskResult *r)
 {
@@ -95,16 +78,33 @@ store_outputs (StrandProvenance *prov, StrandTaskResult *r)
       StrandTaskOutput *out = r->outputs->pdata[i];
       g_autoptr (GError) error = NULL;
       StrandObjectInfo info;
-      g_chmod (out->path, 0444);
-      if (!strand_store_ingest_file (store, out->path, TRUE, &info, &error))
+      gboolean stored;
+      out->tree = g_file_test (out->path, G_FILE_TEST_IS_DIR) &&
+                  !g_file_test (out->path, G_FILE_TEST_IS_SYMLINK);
+      if (out->tree)
         {
-          fail_task (r, g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_NO_SPACE)
-                            ? STRAND_ERROR_STORAGE : STRAND_ERROR_TRANSIENT,
-                     "output '%s' could not be stored: %s", out->port, error->message);
+          g_autoptr (StrandTree) tree = NULL;
+          stored = strand_store_ingest_tree (store, out->path, FALSE, &info, &tree, &error);
+          if (stored)
+            info.size = tree->bytes;
+        }
+      else
+        {
+          g_chmod (out->path, 0444);
+          stored = strand_store_ingest_file (store, out->path, TRUE, &info, &error);
+        }
+      if (!stored)
+        {
+          StrandErrorClass cls = STRAND_ERROR_TRANSIENT;
+          if (g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_NO_SPACE))
+            cls = STRAND_ERROR_STORAGE;
+          else if (g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_INVALID))
+            cls = STRAND_ERROR_INTERNAL; /* the stage wrote something no store can hold */
+          fail_task (r, cls, "output '%s' could not be stored: %s", out->port, error->message);
           return;
         }
       out->sha256 = g_strdup (info.sha256);
-      out->md5 = g_strdup (info.md5);
+      out->md5 = out->tree ? NULL : g_strdup (info.md5);
       out->size = info.size;
       g_free (out->path);
       out->path = strand_store_object_path (store, info.sha256);
@@ -125,7 +125,10 @@ record_attempt (StrandProvenance *prov, const char *run_id, const StrandStage *s
       if (in->sha256 == NULL)
         continue;
       g_autofree char *base = in->name ? g_strdup (in->name) : g_path_get_basename (in->path);
-      char *name = g_strdup_printf ("%s/%s", in->port, base);
+      /* A per-run task's inputs say whose they are: "reads/@s1/s1.fastq". */
+      char *name = spec->sample_id == NULL && in->sample_id
+                       ? g_strdup_printf ("%s/@%s/%s", in->port, in->sample_id, base)
+                       : g_strdup_printf ("%s/%s", in->port, base);
       g_ptr_array_add (names, name);
       StrandRecordFile f = { name, in->sha256, NULL };
       g_array_append_val (inputs, f);
@@ -134,7 +137,8 @@ record_attempt (StrandProvenance *prov, const char *run_id, const StrandStage *s
   for (guint i = 0; r->ok && i < r->outputs->len; i++)
     {
       const StrandTaskOutput *out = r->outputs->pdata[i];
-      char *name = g_strdup_printf ("%s/%s", out->port, out->name);
+      char *name = out->sample_id ? g_strdup_printf ("%s/@%s/%s", out->port, out->sample_id, out->name)
+                                  : g_strdup_printf ("%s/%s", out->port, out->name);
       g_ptr_array_add (names, name);
       StrandRecordFile f = { name, out->sha256, out->md5 };
       g_array_append_val (outputs, f);
@@ -183,6 +187,60 @@ record_attempt (StrandProvenance *prov, const char *run_id, const StrandStage *s
     }
 }
 
+/* How an input that could not be prepared fails its task. */
+static StrandErrorClass
+input_error_class (const GError *error)
+{
+  if (g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_INTEGRITY))
+    return STRAND_ERROR_INTEGRITY;
+  if (g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_NO_SPACE))
+    return STRAND_ERROR_STORAGE;
+  return STRAND_ERROR_TRANSIENT;
+}
+
+/* The run's own files (samples' and per-run inputs) enter the store with
+ * their ingest records before anything runs, so every stage's record names
+ * inputs an auditor can find and a reproduction can use. */
+static gboolean
+ingest_inputs (StrandProvenance *prov, StrandPipeline *pipeline, GPtrArray *samples,
+               GError **error)
+{
+  for (guint i = 0; i < pipeline->inputs->len; i++)
+    {
+      const StrandPipelineInput *in = pipeline->inputs->pdata[i];
+      if (in->per_run && in->path != NULL &&
+          !strand_provenance_ingest (prov, in->path, NULL, NULL, NULL, NULL, error))
+        return FALSE;
+    }
+  for (guint i = 0; i < samples->len; i++)
+    {
+      const StrandSample *s = samples->pdata[i];
+      for (guint k = 0; k < s->files->len; k++)
+        {
+          const StrandSampleFile *f = s->files->pdata[k];
+          if (!strand_provenance_ingest (prov, f->path, s->id, f->format, NULL, NULL, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* A stage that names a bad input names the store's copy it read; the
+ * operator knows the file by the name they gave it. */
+static void
+name_user_files (const StrandTaskSpec *spec, StrandTaskResult *r)
+{
+  for (guint i = 0; !r->ok && r->message && i < spec->inputs->len; i++)
+    {
+      const StrandTaskInput *in = spec->inputs->pdata[i];
+      if (in->source == NULL || strstr (r->message, in->path) == NULL)
+        continue;
+      g_auto (GStrv) parts = g_strsplit (r->message, in->path, -1);
+      g_free (r->message);
+      r->message = g_strjoinv (in->source, parts);
+    }
+}
+
 StrandRun *
 strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, StrandProvenance *prov,
                      const char *runs_dir, StrandRunProgress progress, gpointer user_data,
@@ -202,124 +260,65 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, StrandProvena
       return NULL;
     }
   StrandStore *store = prov ? strand_provenance_store (prov) : NULL;
+  if (prov && !ingest_inputs (prov, pipeline, samples, error))
+    return NULL;
+  g_autoptr (StrandPlan) plan = strand_plan_new (pipeline, samples);
+  /* Each plan task's result, borrowed from its record. */
+  g_autofree StrandTaskResult **results = g_new0 (StrandTaskResult *, plan->tasks->len);
 
-  /* Each stage's producers by index, once, so planning stays linear. */
-  g_autoptr (GHashTable) stage_index = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint i = 0; i < pipeline->stages->len; i++)
-    g_hash_table_insert (stage_index, ((StrandStage *) pipeline->stages->pdata[i])->id,
-                         GUINT_TO_POINTER (i));
-  g_autoptr (GPtrArray) edges_into = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
-  for (guint i = 0; i < pipeline->stages->len; i++)
-    g_ptr_array_add (edges_into, g_ptr_array_new ());
-  for (guint e = 0; e < pipeline->edges->len; e++)
+  for (guint t = 0; t < plan->tasks->len; t++)
     {
-      StrandEdge *edge = pipeline->edges->pdata[e];
-      guint to = GPOINTER_TO_UINT (g_hash_table_lookup (stage_index, edge->to_stage));
-      g_ptr_array_add (edges_into->pdata[to], edge);
-    }
+      const StrandPlanTask *task = plan->tasks->pdata[t];
+      const StrandStage *stage = task->stage;
+      const char *sample_id = task->sample ? task->sample->id : NULL;
+      StrandTaskRecord *record = g_new0 (StrandTaskRecord, 1);
+      record->sample_id = g_strdup (sample_id);
+      record->stage_id = g_strdup (stage->id);
+      g_ptr_array_add (run->tasks, record);
 
-  g_autoptr (GArray) order = strand_pipeline_topological_order (pipeline);
-  guint n_stages = pipeline->stages->len;
-  for (guint si = 0; si < samples->len; si++)
-    {
-      const StrandSample *sample = samples->pdata[si];
-      /* This sample's record of each stage, by stage index. */
-      g_autofree StrandTaskRecord **done = g_new0 (StrandTaskRecord *, n_stages);
-      for (guint k = 0; k < order->len; k++)
+      g_autofree char *work_dir =
+          g_build_filename (run->run_dir, sample_id ? sample_id : "_run", stage->id, NULL);
+      g_autoptr (StrandTaskSpec) spec = strand_stage_task_spec (stage, sample_id, work_dir);
+      if (task->sample)
+        spec->sample_meta = g_hash_table_ref (task->sample->meta);
+      g_autoptr (GError) input_error = NULL;
+      StrandPlanInputs ready = strand_plan_task_inputs (plan, task, results, store, spec, &input_error);
+      if (ready == STRAND_PLAN_UPSTREAM_FAILED)
         {
-          guint idx = g_array_index (order, guint, k);
-          const StrandStage *stage = pipeline->stages->pdata[idx];
-          StrandTaskRecord *record = g_new0 (StrandTaskRecord, 1);
-          record->sample_id = g_strdup (sample->id);
-          record->stage_id = g_strdup (stage->id);
-          done[idx] = record;
-          g_ptr_array_add (run->tasks, record);
-
-          g_autofree char *work_dir = g_build_filename (run->run_dir, sample->id, stage->id, NULL);
-          g_autoptr (StrandTaskSpec) spec = strand_stage_task_spec (stage, sample->id, work_dir);
-          spec->sample_meta = g_hash_table_ref (sample->meta);
-          strand_task_spec_add_run_sample (spec, sample->id, sample->meta);
-          gboolean upstream_failed = FALSE;
-          g_autoptr (GError) input_error = NULL;
-          GPtrArray *into = edges_into->pdata[idx];
-          guint n_linked = 0;
-          for (guint e = 0; e < into->len && input_error == NULL; e++)
-            {
-              const StrandEdge *edge = into->pdata[e];
-              if (edge->from_stage == NULL)
-                {
-                  for (guint i = 0; i < sample->files->len && input_error == NULL; i++)
-                    {
-                      const StrandSampleFile *in = sample->files->pdata[i];
-                      if (g_strcmp0 (in->input, edge->from_port) != 0)
-                        continue;
-                      StrandTaskInput *ti = strand_task_spec_add_input (spec, edge->to_port, in->path, in->format);
-                      char sha[65], md5[33];
-                      /* Cached by file identity: a large input is hashed once, not per run. */
-                      if (store && strand_store_file_digest (store, in->path, sha, md5, &input_error))
-                        ti->sha256 = g_strdup (sha);
-                    }
-                  continue;
-                }
-              guint from = GPOINTER_TO_UINT (g_hash_table_lookup (stage_index, edge->from_stage));
-              StrandTaskRecord *up = done[from];
-              if (up == NULL || up->result == NULL || !up->result->ok)
-                {
-                  upstream_failed = TRUE;
-                  continue;
-                }
-              const StrandPortInfo *port = strand_plugin_info_find_port (
-                  ((StrandStage *) pipeline->stages->pdata[from])->resolved, TRUE, edge->from_port);
-              for (guint i = 0; i < up->result->outputs->len && input_error == NULL; i++)
-                {
-                  const StrandTaskOutput *o = up->result->outputs->pdata[i];
-                  if (g_strcmp0 (o->port, edge->from_port) != 0)
-                    continue;
-                  g_autofree char *link = link_input (work_dir, edge->to_port, n_linked++, o->name,
-                                                      o->path, &input_error);
-                  if (link == NULL)
-                    break;
-                  StrandTaskInput *ti = strand_task_spec_add_input (spec, edge->to_port, link,
-                                                                    port ? port->formats : NULL);
-                  ti->name = g_strdup (o->name);
-                  ti->sha256 = g_strdup (o->sha256);
-                }
-            }
-          if (upstream_failed)
-            {
-              run->skipped++;
-              if (progress)
-                progress (record, user_data);
-              continue;
-            }
-          g_autoptr (GError) space_error = NULL;
-          if (input_error == NULL && store)
-            strand_store_check_space (store, stage->resolved->resources.output_bytes, &space_error);
-          if (input_error != NULL || space_error != NULL)
-            {
-              /* Nothing ran: say why, in the same place a run's failure goes. */
-              record->result = strand_task_result_new ();
-              record->result->start_us = record->result->end_us = strand_clock_now_us ();
-              if (input_error)
-                fail_task (record->result, STRAND_ERROR_TRANSIENT, "%s", input_error->message);
-              else
-                fail_task (record->result, STRAND_ERROR_STORAGE, "%s", space_error->message);
-            }
-          else
-            {
-              record->result = strand_worker_run (spec);
-              if (record->result->ok && prov)
-                store_outputs (prov, record->result);
-            }
-          if (prov)
-            record_attempt (prov, run->run_id, stage, spec, record->result);
-          if (record->result->ok)
-            run->succeeded++;
-          else
-            run->failed++;
+          run->skipped++;
           if (progress)
             progress (record, user_data);
+          continue;
         }
+      g_autoptr (GError) space_error = NULL;
+      if (ready == STRAND_PLAN_READY && store)
+        strand_store_check_space (store, stage->resolved->resources.output_bytes, &space_error);
+      if (input_error != NULL || space_error != NULL)
+        {
+          /* Nothing ran: say why, in the same place a run's failure goes. */
+          record->result = strand_task_result_new ();
+          record->result->start_us = record->result->end_us = strand_clock_now_us ();
+          if (input_error)
+            fail_task (record->result, input_error_class (input_error), "%s", input_error->message);
+          else
+            fail_task (record->result, STRAND_ERROR_STORAGE, "%s", space_error->message);
+        }
+      else
+        {
+          record->result = strand_worker_run (spec);
+          name_user_files (spec, record->result);
+          if (record->result->ok && prov)
+            store_outputs (prov, record->result);
+        }
+      if (prov)
+        record_attempt (prov, run->run_id, stage, spec, record->result);
+      results[t] = record->result;
+      if (record->result->ok)
+        run->succeeded++;
+      else
+        run->failed++;
+      if (progress)
+        progress (record, user_data);
     }
 
   g_autoptr (JsonNode) summary = strand_run_to_json (run, pipeline);
@@ -392,6 +391,13 @@ strand_run_to_json (const StrandRun *run, const StrandPipeline *pipeline)
                 json_builder_add_null_value (b);
               json_builder_set_member_name (b, "size");
               json_builder_add_int_value (b, (gint64) o->size);
+              json_builder_set_member_name (b, "sample");
+              if (o->sample_id)
+                json_builder_add_string_value (b, o->sample_id);
+              else
+                json_builder_add_null_value (b);
+              json_builder_set_member_name (b, "tree");
+              json_builder_add_boolean_value (b, o->tree);
               json_builder_end_object (b);
             }
           json_builder_end_array (b);

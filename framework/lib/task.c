@@ -11,6 +11,7 @@ strand_task_input_free (StrandTaskInput *in)
   g_free (in->name);
   g_free (in->sha256);
   g_free (in->sample_id);
+  g_free (in->source);
   g_free (in);
 }
 

@@ -16,6 +16,7 @@ typedef struct {
   char *name;   /* the file's own name, as its producer gave it; NULL: path's */
   char *sha256; /* its digest, when known; recorded as the task's input */
   char *sample_id; /* the sample it belongs to, for a per-run task; or NULL */
+  char *source;    /* the user's file `path` is the store's copy of; or NULL */
 } StrandTaskInput;
 
 /* A sample of the run, as a per-run task sees it. */

@@ -61,7 +61,8 @@ check_samples (StrandPipeline *pipeline, GPtrArray *samples, GPtrArray *problems
   for (guint i = 0; i < pipeline->inputs->len; i++)
     {
       StrandPipelineInput *in = pipeline->inputs->pdata[i];
-      g_autofree char *where = g_strdup_printf ("/inputs/%u", i);
+      g_autofree char *where = g_strdup_printf ("%s#/inputs/%u",
+                                                pipeline->source ? pipeline->source : "pipeline", i);
       if (!in->per_run)
         continue;
       if (in->path == NULL)

@@ -156,7 +156,8 @@ fail (StrandTaskResult *r, StrandErrorClass cls, const char *format, ...)
   r->ok = FALSE;
 }
 
-/* Every output the stage declared must exist; the caller stores and hashes
+/* Every output the stage declared must exist, as a file or a directory of
+ * its own (never a link to something else); the caller stores and hashes
  * them (once, as they enter the store). */
 static void
 check_outputs (StrandTaskResult *r)
@@ -165,13 +166,19 @@ check_outputs (StrandTaskResult *r)
     {
       StrandTaskOutput *out = r->outputs->pdata[i];
       GStatBuf st;
-      if (g_stat (out->path, &st) != 0 || !S_ISREG (st.st_mode))
+      if (g_lstat (out->path, &st) != 0)
         {
           fail (r, STRAND_ERROR_INTERNAL, "output '%s' was declared but not written: %s",
                 out->port, out->path);
           return;
         }
-      out->size = (guint64) st.st_size;
+      if (!S_ISREG (st.st_mode) && !S_ISDIR (st.st_mode))
+        {
+          fail (r, STRAND_ERROR_INTERNAL, "output '%s' is neither a file nor a directory: %s",
+                out->port, out->path);
+          return;
+        }
+      out->size = S_ISREG (st.st_mode) ? (guint64) st.st_size : 0;
     }
 }
 

@@ -287,6 +287,165 @@ test_plugins_run (Fixture *f, gconstpointer data)
                            "-p", "nonsense", NULL), ==, 2);
 }
 
+/* Per-run stages: a sequencer runs once for the run and writes a run folder
+ * (a directory, stored as a tree) and one file per sample; each sample's
+ * merge receives its own file plus the run-wide one; a gathering stage gets
+ * every sample's result tagged with its sample, and the run folder as a
+ * read-only directory. The per-run reference reaches the sequencer. The
+ * tree survives gc and verify checks its members. */
+static void
+test_per_run_routing (Fixture *f, gconstpointer data)
+{
+  g_autofree char *ref = write_file (f, "ref.txt", ">lambda\nACGT\n");
+  g_autofree char *pipeline = write_file (f, "pipeline.json",
+      "{\"name\": \"per-run\","
+      " \"inputs\": [{\"name\": \"reference\", \"formats\": \"any\", \"per_run\": true,"
+      "               \"path\": \"ref.txt\"}],"
+      " \"stages\": [{\"id\": \"sequence\", \"plugin\": \"fixture-sequencer\"},"
+      "              {\"id\": \"merge\", \"plugin\": \"concat\", \"params\": {\"file_name\": \"merged.txt\"}},"
+      "              {\"id\": \"gather\", \"plugin\": \"fixture-gather\"}],"
+      " \"edges\": [{\"from\": \"@reference\", \"to\": \"sequence.reference\"},"
+      "             {\"from\": \"sequence.reads\", \"to\": \"merge.in\"},"
+      "             {\"from\": \"sequence.notes\", \"to\": \"merge.in\"},"
+      "             {\"from\": \"merge.out\", \"to\": \"gather.items\"},"
+      "             {\"from\": \"sequence.run\", \"to\": \"gather.items\"}],"
+      " \"outputs\": [\"gather.report\"]}");
+  g_autofree char *sheet = write_file (f, "samples.json",
+      "{\"samples\": [{\"id\": \"s1\", \"meta\": {\"index\": \"ACGTACGT\"}}, {\"id\": \"s2\"}]}");
+  g_autofree char *store = g_build_filename (f->dir, "store", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = strand (&out, &err, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
+                   "-P", STRAND_TEST_PLUGIN_DIR, "--store", store, "--json", NULL);
+  g_assert_cmpint (rc, ==, 0);
+  g_autoptr (JsonNode) root = parse_json (out);
+  JsonObject *o = json_node_get_object (root);
+  g_assert_cmpint (json_object_get_int_member (o, "succeeded"), ==, 4);
+  JsonArray *tasks = json_object_get_array_member (o, "tasks");
+  g_assert_cmpuint (json_array_get_length (tasks), ==, 4);
+
+  JsonObject *gather = find_task (tasks, NULL, "gather");
+  JsonObject *report = json_array_get_object_element (json_object_get_array_member (gather, "outputs"), 0);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (json_object_get_string_member (report, "path"), &text, NULL, NULL));
+  g_assert_cmpstr (text, ==,
+                   "items s1 merged.txt: s1 index=ACGTACGT ref=>lambda\n"
+                   "items s2 merged.txt: s2 index=- ref=>lambda\n"
+                   "items - RunFolder: directory\n"
+                   "  Data/\n"
+                   "  Data/empty/\n"
+                   "  Data/s1.bcl: s1\n"
+                   "  Data/s2.bcl: s2\n"
+                   "  RunInfo.txt: samples=2\n");
+
+  /* Each sample's merge saw its own reads and the run-wide notes, no more. */
+  for (const char *const *s = (const char *const[]){ "s1", "s2", NULL }; *s; s++)
+    {
+      JsonObject *merge = find_task (tasks, *s, "merge");
+      JsonObject *merged = json_array_get_object_element (json_object_get_array_member (merge, "outputs"), 0);
+      g_autofree char *bytes = NULL;
+      g_assert_true (g_file_get_contents (json_object_get_string_member (merged, "path"), &bytes, NULL, NULL));
+      g_autofree char *expected = g_strdup_printf ("%s index=%s ref=>lambda\nfor everyone\n", *s,
+                                                   strcmp (*s, "s1") == 0 ? "ACGTACGT" : "-");
+      g_assert_cmpstr (bytes, ==, expected);
+    }
+
+  /* gc keeps the tree's members; verify checks them. */
+  g_assert_cmpint (strand (NULL, NULL, "gc", "--store", store, NULL), ==, 0);
+  g_autofree char *vout = NULL;
+  g_autofree char *verr = NULL;
+  int vrc = strand (&vout, &verr, "verify", "--store", store, NULL);
+  if (vrc != 0)
+    g_printerr ("%s%s", vout, verr);
+  g_assert_cmpint (vrc, ==, 0);
+  JsonObject *sequence = find_task (tasks, NULL, "sequence");
+  JsonArray *outputs = json_object_get_array_member (sequence, "outputs");
+  const char *tree_object = NULL;
+  for (guint i = 0; i < json_array_get_length (outputs); i++)
+    {
+      JsonObject *out_i = json_array_get_object_element (outputs, i);
+      if (strcmp (json_object_get_string_member (out_i, "port"), "run") == 0)
+        tree_object = json_object_get_string_member (out_i, "path");
+    }
+  g_assert_nonnull (tree_object);
+  g_autofree char *manifest = NULL;
+  g_assert_true (g_file_get_contents (tree_object, &manifest, NULL, NULL));
+  g_assert_true (g_str_has_prefix (manifest, "{\"dirs\":[\"Data\",\"Data/empty\"]"));
+  /* Removing a member is found by verify. */
+  g_autofree char *bcl_sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "s1", -1);
+  g_autofree char *member = g_build_filename (store, "objects", "sha256", NULL);
+  g_autofree char *prefix = g_strndup (bcl_sha, 2);
+  g_autofree char *member_path = g_build_filename (member, prefix, bcl_sha, NULL);
+  g_assert_true (g_file_test (member_path, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (g_unlink (member_path), ==, 0);
+  g_autofree char *vout2 = NULL;
+  g_assert_cmpint (strand (&vout2, NULL, "verify", "--store", store, NULL), ==, 1);
+  g_assert_nonnull (strstr (vout2, bcl_sha));
+}
+
+/* A per-run input pinned to another digest stops its stage with an
+ * integrity error before the stage runs; a missing one is a validation
+ * problem and nothing runs. */
+static void
+test_per_run_input_pinned (Fixture *f, gconstpointer data)
+{
+  write_file (f, "ref.txt", ">lambda\n");
+  g_autofree char *pipeline = write_file (f, "pipeline.json",
+      "{\"name\": \"pinned\","
+      " \"inputs\": [{\"name\": \"reference\", \"formats\": \"any\", \"per_run\": true, \"path\": \"ref.txt\","
+      "               \"sha256\": \"0000000000000000000000000000000000000000000000000000000000000000\"}],"
+      " \"stages\": [{\"id\": \"sequence\", \"plugin\": \"fixture-sequencer\"}],"
+      " \"edges\": [{\"from\": \"@reference\", \"to\": \"sequence.reference\"}]}");
+  g_autofree char *sheet = write_file (f, "samples.json", "{\"samples\": [{\"id\": \"s1\"}]}");
+  g_autofree char *store = g_build_filename (f->dir, "store", NULL);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (strand (&out, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_TEST_PLUGIN_DIR,
+                           "--store", store, "--json", NULL), ==, 1);
+  g_autoptr (JsonNode) root = parse_json (out);
+  JsonObject *t = find_task (json_object_get_array_member (json_node_get_object (root), "tasks"), NULL, "sequence");
+  g_assert_cmpstr (json_object_get_string_member (t, "error_class"), ==, "integrity");
+  g_assert_nonnull (strstr (json_object_get_string_member (t, "message"), "pins 0000"));
+
+  /* --input puts another file in the pinned input's place: refused too. */
+  g_autofree char *other = write_file (f, "other.txt", ">other\n");
+  g_autofree char *over = g_strdup_printf ("reference=%s", other);
+  g_autofree char *out3 = NULL;
+  g_assert_cmpint (strand (&out3, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_TEST_PLUGIN_DIR,
+                           "--store", store, "--input", over, NULL), ==, 1);
+  g_assert_nonnull (strstr (out3, other));
+  g_assert_cmpint (strand (NULL, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_TEST_PLUGIN_DIR,
+                           "--store", store, "--input", "nosuch=x", NULL), ==, 2);
+
+  /* One per-run stage alone, on a sample sheet. */
+  g_autofree char *in = g_strdup_printf ("reference=%s", other);
+  g_autofree char *two = write_file (f, "two.json", "{\"samples\": [{\"id\": \"a\"}, {\"id\": \"b\"}]}");
+  g_autofree char *out4 = NULL;
+  g_assert_cmpint (strand (&out4, NULL, "plugins", "run", "fixture-sequencer", "-P", STRAND_TEST_PLUGIN_DIR,
+                           "--samples", two, "-i", in, "--store", store, "--json", NULL), ==, 0);
+  g_autoptr (JsonNode) r4 = parse_json (out4);
+  JsonObject *seq = find_task (json_object_get_array_member (json_node_get_object (r4), "tasks"), NULL,
+                               "fixture-sequencer");
+  guint per_sample = 0;
+  JsonArray *outs = json_object_get_array_member (seq, "outputs");
+  for (guint i = 0; i < json_array_get_length (outs); i++)
+    {
+      JsonObject *o = json_array_get_object_element (outs, i);
+      if (json_object_has_member (o, "sample") && !json_object_get_null_member (o, "sample"))
+        per_sample++;
+    }
+  g_assert_cmpuint (per_sample, ==, 2);
+  g_assert_cmpint (strand (NULL, NULL, "plugins", "run", "concat", "-P", STRAND_PLUGIN_BUILD_DIR,
+                           "--samples", two, NULL), ==, 2);
+
+  g_assert_cmpint (g_unlink (g_build_filename (f->dir, "ref.txt", NULL)), ==, 0);
+  g_autofree char *err = NULL;
+  g_assert_cmpint (strand (&out, &err, "run", pipeline, "--samples", sheet, "-P", STRAND_TEST_PLUGIN_DIR,
+                           "--store", store, NULL), ==, 1);
+  g_autofree char *where = g_strdup_printf ("%s#/inputs/0", pipeline);
+  g_assert_nonnull (strstr (err, where));
+  g_assert_nonnull (strstr (err, "missing-input-file"));
+  g_assert_nonnull (strstr (err, "nothing was run"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -295,6 +454,8 @@ main (int argc, char **argv)
   g_test_add ("/run/failures-isolated", Fixture, NULL, fixture_setup, test_failures_isolated, fixture_teardown);
   g_test_add ("/run/invalid-pipeline-refused", Fixture, NULL, fixture_setup, test_invalid_pipeline_refused, fixture_teardown);
   g_test_add ("/run/bad-files", Fixture, NULL, fixture_setup, test_bad_files, fixture_teardown);
+  g_test_add ("/run/per-run-routing", Fixture, NULL, fixture_setup, test_per_run_routing, fixture_teardown);
+  g_test_add ("/run/per-run-input-pinned", Fixture, NULL, fixture_setup, test_per_run_input_pinned, fixture_teardown);
   g_test_add ("/run/plugins-run", Fixture, NULL, fixture_setup, test_plugins_run, fixture_teardown);
   return g_test_run ();
 }
