@@ -23,6 +23,8 @@ static const char usage[] =
   "  lineage            where a data item came from, or what it fed\n"
   "  verify             check every record and object; exit 1 if anything changed\n"
   "  check              check data files: format, integrity, digests (--manifest)\n"
+  "  archive            a run's outputs and signed records in one .tar.zst\n"
+  "  verify-archive     check an archive offline, on any machine\n"
   "\n"
   "Run 'strand COMMAND --help' for a command's options.\n"
   "Global: strand --version\n";
@@ -65,6 +67,7 @@ main (int argc, char **argv)
     { "init", strand_cmd_init },       { "ingest", strand_cmd_ingest },
     { "store", strand_cmd_store },     { "gc", strand_cmd_gc },
     { "lineage", strand_cmd_lineage }, { "verify", strand_cmd_verify },
+    { "archive", strand_cmd_archive }, { "verify-archive", strand_cmd_verify_archive },
   };
   for (guint i = 0; i < G_N_ELEMENTS (store_commands); i++)
     if (strcmp (argv[1], store_commands[i].name) == 0)

@@ -282,6 +282,21 @@ strand_key_load_public (const char *pub_path, GError **error)
   return g_steal_pointer (&key);
 }
 
+StrandKey *
+strand_key_from_public_hex (const char *text, gsize len, const char *where, GError **error)
+{
+  strand_sodium_init ();
+  g_autoptr (StrandKey) key = g_new0 (StrandKey, 1);
+  if (len > KEY_FILE_MAX || !parse_hex (text, len, key->pk, crypto_sign_PUBLICKEYBYTES))
+    {
+      g_set_error (error, STRAND_LEDGER_ERROR, STRAND_LEDGER_ERROR_BAD_KEY,
+                   "%s is not an Ed25519 public key (64 hex digits)", where);
+      return NULL;
+    }
+  key_fill_ids (key);
+  return g_steal_pointer (&key);
+}
+
 void
 strand_key_free (StrandKey *key)
 {

@@ -50,6 +50,10 @@ gboolean strand_key_create (const char *dir, GError **error);
 StrandKey *strand_key_load (const char *dir, GError **error);
 /* Only the public half, for verifying on another machine. */
 StrandKey *strand_key_load_public (const char *pub_path, GError **error);
+/* A public key from host.pub's bytes found elsewhere (an archive); `where`
+ * names them in the error. */
+StrandKey *strand_key_from_public_hex (const char *text, gsize len, const char *where,
+                                       GError **error);
 void strand_key_free (StrandKey *key);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandKey, strand_key_free)
 const char *strand_key_id (const StrandKey *key);        /* sha256 hex of the public key */

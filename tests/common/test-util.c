@@ -1,6 +1,7 @@
 #include "test-util.h"
 
 #include <glib/gstdio.h>
+#include <sys/wait.h>
 
 void
 strand_test_remove_tree (const char *path)
@@ -19,4 +20,31 @@ strand_test_remove_tree (const char *path)
       return;
     }
   g_unlink (path);
+}
+
+int
+strand_test_spawn (const char *cwd, char **envp, char **out, char **err, const char *program, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *) program);
+  va_list ap;
+  va_start (ap, program);
+  const char *arg;
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  int status = 0;
+  g_autofree char *o = NULL, *e = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!g_spawn_sync (cwd, (char **) argv->pdata, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e,
+                     &status, &error))
+    g_error ("cannot run %s: %s", program, error->message);
+  if (g_test_verbose ())
+    g_printerr ("%s%s", o, e);
+  if (out)
+    *out = g_steal_pointer (&o);
+  if (err)
+    *err = g_steal_pointer (&e);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }

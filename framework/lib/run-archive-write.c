@@ -1,0 +1,616 @@
+/* Writing a run's archive (archive.h). */
+#include "run-archive.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run-archive-private.h"
+#include "clock.h"
+#include "digest.h"
+#include "fs-util.h"
+#include "record-build.h"
+#include "store-tree.h"
+
+G_DEFINE_QUARK (strand-archive-error-quark, strand_archive_error)
+
+/* One file of the archive: from the store (`object`) or from memory. */
+typedef struct {
+  char *path;    /* under RUN/ */
+  char *object;  /* sha256 of a store object, or NULL */
+  GBytes *bytes; /* or the bytes */
+  guint64 size;
+  gboolean executable;
+  gboolean dir;  /* an (empty) directory of a tree */
+  char sha256[65];
+  char md5[33];
+} Entry;
+
+static void
+entry_free (gpointer p)
+{
+  Entry *e = p;
+  if (e == NULL)
+    return; /* moved elsewhere */
+  g_free (e->path);
+  g_free (e->object);
+  g_clear_pointer (&e->bytes, g_bytes_unref);
+  g_free (e);
+}
+
+static int
+compare_entries (gconstpointer a, gconstpointer b)
+{
+  return strcmp ((*(Entry *const *) a)->path, (*(Entry *const *) b)->path);
+}
+
+typedef struct {
+  StrandProvenance *prov;
+  StrandStore *store;
+  const char *run_id;
+  GPtrArray *payload;     /* Entry under data/ */
+  GPtrArray *dirs;        /* Entry: directories of trees */
+  GPtrArray *tags;        /* Entry: every other file but the manifests */
+  GHashTable *paths;      /* archive paths taken */
+  GHashTable *seqs;       /* guint64 seq -> TRUE: records to include */
+  GHashTable *trees_seen; /* sha256 -> TRUE */
+  GPtrArray *subjects;    /* char*: exported objects, for the export record */
+  gint64 mtime;
+} Plan;
+
+static gboolean
+add_payload_object (Plan *p, const char *path, const char *sha256, gboolean executable,
+                    GError **error)
+{
+  if (!g_hash_table_add (p->paths, g_strdup (path)))
+    return TRUE; /* the same output named twice (two attempts recorded it) */
+  g_autofree char *object = strand_store_object_path (p->store, sha256);
+  struct stat st;
+  if (object == NULL || stat (object, &st) != 0)
+    {
+      g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_INTEGRITY,
+                   "%s: object %s is not in the store", path, sha256);
+      return FALSE;
+    }
+  Entry *e = g_new0 (Entry, 1);
+  e->path = g_strdup (path);
+  e->object = g_strdup (sha256);
+  e->size = (guint64) st.st_size;
+  e->executable = executable;
+  g_ptr_array_add (p->payload, e);
+  g_ptr_array_add (p->subjects, g_strdup (sha256));
+  return TRUE;
+}
+
+static void
+add_tag (Plan *p, const char *path, GBytes *bytes)
+{
+  Entry *e = g_new0 (Entry, 1);
+  e->path = g_strdup (path);
+  e->bytes = g_bytes_ref (bytes);
+  e->size = g_bytes_get_size (bytes);
+  g_ptr_array_add (p->tags, e);
+}
+
+/* An output: a file, or a tree expanded under its name. */
+static gboolean
+add_output (Plan *p, const char *dir, const char *sha256, GError **error)
+{
+  if (!strand_store_is_tree (p->store, sha256))
+    return add_payload_object (p, dir, sha256, FALSE, error);
+  g_autoptr (StrandTree) tree = strand_store_read_tree (p->store, sha256, error);
+  if (tree == NULL)
+    return FALSE;
+  for (guint i = 0; i < tree->entries->len; i++)
+    {
+      const StrandTreeEntry *te = tree->entries->pdata[i];
+      g_autofree char *path = g_strconcat (dir, "/", te->path, NULL);
+      if (!add_payload_object (p, path, te->sha256, te->executable, error))
+        return FALSE;
+    }
+  /* Directories too, so empty ones come back on extraction. */
+  for (guint i = 0; i < tree->dirs->len; i++)
+    {
+      Entry *e = g_new0 (Entry, 1);
+      e->path = g_strconcat (dir, "/", (char *) tree->dirs->pdata[i], NULL);
+      e->dir = TRUE;
+      g_ptr_array_add (p->dirs, e);
+    }
+  if (g_hash_table_add (p->trees_seen, g_strdup (sha256)))
+    {
+      g_autofree char *manifest_path = strand_store_object_path (p->store, sha256);
+      g_autofree char *data = NULL;
+      gsize len = 0;
+      if (!g_file_get_contents (manifest_path, &data, &len, error))
+        return FALSE;
+      g_autofree char *tag = g_strdup_printf ("provenance/trees/%s.json", sha256);
+      g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&data), len);
+      add_tag (p, tag, bytes);
+      g_ptr_array_add (p->subjects, g_strdup (sha256));
+    }
+  return TRUE;
+}
+
+static const char *
+member_string (JsonObject *o, const char *key)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+             ? json_node_get_string (n) : NULL;
+}
+
+/* What the lineage index knows of the run: its records and outputs. */
+static gboolean
+plan_from_lineage (Plan *p, const StrandArchiveOptions *options, GError **error)
+{
+  StrandIndex *index = strand_provenance_index (p->prov, error);
+  if (index == NULL)
+    return FALSE;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (JsonNode) lineage = strand_lineage (index, p->run_id, STRAND_LINEAGE_UP, -1, &local);
+  JsonObject *root = lineage ? json_node_get_object (lineage) : NULL;
+  if (root == NULL || g_strcmp0 (member_string (root, "matched"), "run") != 0)
+    {
+      g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_NOT_FOUND,
+                   "no run '%s' in the store's records", p->run_id);
+      return FALSE;
+    }
+  /* The first name each entity was given, and its sample. */
+  g_autoptr (GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) samples = g_hash_table_new (g_str_hash, g_str_equal);
+  JsonArray *entities = json_object_get_array_member (root, "entities");
+  for (guint i = 0; i < json_array_get_length (entities); i++)
+    {
+      JsonObject *e = json_array_get_object_element (entities, i);
+      JsonArray *n = json_object_get_array_member (e, "names");
+      const char *sha = member_string (e, "sha256");
+      if (sha && n && json_array_get_length (n) > 0)
+        g_hash_table_insert (names, (gpointer) sha, (gpointer) json_array_get_string_element (n, 0));
+      if (sha && member_string (e, "sample"))
+        g_hash_table_insert (samples, (gpointer) sha, (gpointer) member_string (e, "sample"));
+    }
+  JsonArray *activities = json_object_get_array_member (root, "activities");
+  for (guint i = 0; i < json_array_get_length (activities); i++)
+    {
+      JsonObject *a = json_array_get_object_element (activities, i);
+      guint64 seq = (guint64) json_object_get_int_member (a, "seq");
+      g_hash_table_add (p->seqs, g_memdup2 (&seq, sizeof seq));
+      const char *kind = member_string (a, "kind");
+      const char *finished = member_string (a, "finished");
+      gint64 t;
+      if (finished && strand_clock_parse_rfc3339 (finished, &t) && t / G_USEC_PER_SEC > p->mtime)
+        p->mtime = t / G_USEC_PER_SEC;
+      if (g_strcmp0 (kind, "stage-run") == 0 && g_strcmp0 (member_string (a, "run"), p->run_id) == 0 &&
+          g_strcmp0 (member_string (a, "status"), "ok") == 0)
+        {
+          const char *sample = member_string (a, "sample");
+          const char *stage = member_string (a, "stage");
+          JsonArray *generated = json_object_get_array_member (a, "generated");
+          for (guint k = 0; generated && k < json_array_get_length (generated); k++)
+            {
+              const char *sha = json_array_get_string_element (generated, k);
+              const char *name = g_hash_table_lookup (names, sha);
+              g_autofree char *dir = g_strdup_printf ("data/%s/%s/%s", sample ? sample : "_run",
+                                                      stage ? stage : "-", name ? name : sha);
+              if (!strand_archive_path_is_safe (dir))
+                {
+                  g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_FORMAT,
+                               "the records name an output '%s' that cannot be a path", dir);
+                  return FALSE;
+                }
+              if (!add_output (p, dir, sha, error))
+                return FALSE;
+            }
+        }
+      else if (options->with_inputs && g_strcmp0 (kind, "ingest") == 0)
+        {
+          JsonArray *generated = json_object_get_array_member (a, "generated");
+          for (guint k = 0; generated && k < json_array_get_length (generated); k++)
+            {
+              const char *sha = json_array_get_string_element (generated, k);
+              const char *name = g_hash_table_lookup (names, sha);
+              const char *sample = g_hash_table_lookup (samples, sha);
+              g_autofree char *base = g_path_get_basename (name ? name : sha);
+              g_autofree char *path = g_strdup_printf ("data/inputs/%s/%s", sample ? sample : "_run", base);
+              if (!strand_archive_path_is_safe (path) || !add_output (p, path, sha, error))
+                {
+                  if (error && *error == NULL)
+                    g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_FORMAT,
+                                 "an input name '%s' cannot be a path", path);
+                  return FALSE;
+                }
+            }
+        }
+    }
+  return TRUE;
+}
+
+typedef struct {
+  GHashTable *seqs;
+  GString *lines;
+  guint count;
+} Collect;
+
+static gboolean
+collect_line (const char *line, gsize len, guint64 seq, const char *hash, guint64 offset,
+              gpointer user_data)
+{
+  Collect *c = user_data;
+  if (g_hash_table_contains (c->seqs, &seq))
+    {
+      g_string_append_len (c->lines, line, (gssize) len);
+      g_string_append_c (c->lines, '\n');
+      c->count++;
+    }
+  return TRUE;
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+typedef struct {
+  struct archive *a;
+  GHashTable *dirs; /* directories already written */
+  const char *top;
+  gint64 mtime;
+} Writer;
+
+static gboolean
+archive_failed (struct archive *a, const char *what, GError **error)
+{
+  g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_IO, "%s: %s", what,
+               archive_error_string (a) ? archive_error_string (a) : "unknown error");
+  return FALSE;
+}
+
+static gboolean
+write_header (Writer *w, const char *path, gboolean dir, guint64 size, gboolean executable,
+              GError **error)
+{
+  g_autofree char *full = g_strconcat (w->top, "/", path, NULL);
+  struct archive_entry *e = archive_entry_new ();
+  archive_entry_set_pathname (e, full);
+  archive_entry_set_filetype (e, dir ? AE_IFDIR : AE_IFREG);
+  archive_entry_set_perm (e, dir || executable ? 0755 : 0644);
+  archive_entry_set_size (e, dir ? 0 : (la_int64_t) size);
+  archive_entry_set_mtime (e, w->mtime, 0);
+  int rc = archive_write_header (w->a, e);
+  archive_entry_free (e);
+  return rc == ARCHIVE_OK || archive_failed (w->a, full, error);
+}
+
+/* Directory entries first, parents before children, once each: empty
+ * directories of a tree survive and extractors need not guess modes. */
+static gboolean
+write_parents (Writer *w, const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  if (strcmp (dir, ".") == 0 || g_hash_table_contains (w->dirs, dir))
+    return TRUE;
+  if (!write_parents (w, dir, error))
+    return FALSE;
+  g_hash_table_add (w->dirs, g_strdup (dir));
+  return write_header (w, dir, TRUE, 0, FALSE, error);
+}
+
+static gboolean
+write_entry (Writer *w, StrandStore *store, Entry *e, GError **error)
+{
+  if (!write_parents (w, e->path, error) || !write_header (w, e->path, FALSE, e->size, e->executable, error))
+    return FALSE;
+  g_autoptr (GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GChecksum) md5 = g_checksum_new (G_CHECKSUM_MD5);
+  if (e->bytes)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (e->bytes, &len);
+      g_checksum_update (sha, data, (gssize) len);
+      g_checksum_update (md5, data, (gssize) len);
+      if (len > 0 && archive_write_data (w->a, data, len) != (la_ssize_t) len)
+        return archive_failed (w->a, e->path, error);
+    }
+  else
+    {
+      g_autofree char *object = strand_store_object_path (store, e->object);
+      int fd = open (object, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        {
+          int saved = errno;
+          g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_IO, "%s: %s", object,
+                       g_strerror (saved));
+          return FALSE;
+        }
+      g_autofree guint8 *buf = g_malloc (1 << 20);
+      guint64 total = 0;
+      gssize n;
+      while ((n = strand_read_full (fd, buf, 1 << 20)) > 0)
+        {
+          g_checksum_update (sha, buf, n);
+          g_checksum_update (md5, buf, n);
+          total += (guint64) n;
+          if (archive_write_data (w->a, buf, (size_t) n) != n)
+            {
+              close (fd);
+              return archive_failed (w->a, e->path, error);
+            }
+          if (n < (1 << 20))
+            break;
+        }
+      close (fd);
+      if (n < 0 || total != e->size)
+        {
+          g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_IO,
+                       "%s: object %s changed size while it was archived", e->path, e->object);
+          return FALSE;
+        }
+    }
+  g_strlcpy (e->sha256, g_checksum_get_string (sha), sizeof e->sha256);
+  g_strlcpy (e->md5, g_checksum_get_string (md5), sizeof e->md5);
+  /* Never archive a damaged object as if it were the recorded one. */
+  if (e->object && strcmp (e->sha256, e->object) != 0)
+    {
+      g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_INTEGRITY,
+                   "%s: object %s in the store is damaged (its bytes hash to %s)", e->path,
+                   e->object, e->sha256);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+strcmp_ptr (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static GBytes *
+manifest (GPtrArray *entries, gboolean md5)
+{
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const Entry *e = entries->pdata[i];
+      g_string_append_printf (s, "%s  %s\n", md5 ? e->md5 : e->sha256, e->path);
+    }
+  return g_string_free_to_bytes (s);
+}
+
+static gboolean
+write_memory (Writer *w, GPtrArray *done, const char *path, GBytes *bytes, GError **error)
+{
+  Entry *e = g_new0 (Entry, 1);
+  e->path = g_strdup (path);
+  e->bytes = g_bytes_ref (bytes);
+  e->size = g_bytes_get_size (bytes);
+  g_ptr_array_add (done, e);
+  return write_entry (w, NULL, e, error);
+}
+
+static gboolean
+file_sha256 (const char *path, char out[65], GError **error)
+{
+  g_autoptr (GMappedFile) map = g_mapped_file_new (path, FALSE, error);
+  if (map == NULL)
+    return FALSE;
+  g_autofree char *hex = g_compute_checksum_for_data (
+      G_CHECKSUM_SHA256, (const guchar *) g_mapped_file_get_contents (map), g_mapped_file_get_length (map));
+  g_strlcpy (out, hex, 65);
+  return TRUE;
+}
+
+/* Records the export: no data leaves the store unrecorded. */
+static gboolean
+record_export (StrandProvenance *prov, Plan *p, const char *out_path, const char *archive_sha256,
+               GError **error)
+{
+  g_autoptr (GArray) subjects = g_array_new (FALSE, FALSE, sizeof (StrandRecordFile));
+  g_ptr_array_sort (p->subjects, (GCompareFunc) strcmp_ptr);
+  for (guint i = 0; i < p->subjects->len; i++)
+    {
+      if (i > 0 && strcmp (p->subjects->pdata[i], p->subjects->pdata[i - 1]) == 0)
+        continue;
+      StrandRecordFile f = { NULL, p->subjects->pdata[i], NULL };
+      g_array_append_val (subjects, f);
+    }
+  g_autofree char *abs = g_canonicalize_filename (out_path, NULL);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "run");
+  json_builder_add_string_value (b, p->run_id);
+  json_builder_set_member_name (b, "path");
+  json_builder_add_string_value (b, abs);
+  json_builder_set_member_name (b, "archive_sha256");
+  json_builder_add_string_value (b, archive_sha256);
+  json_builder_set_member_name (b, "operator");
+  json_builder_add_string_value (b, strand_operator_name ());
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) details = json_builder_get_root (b);
+  StrandEventFacts facts = {
+    .event = "archive",
+    .time_us = strand_clock_now_us (),
+    .details = details,
+    .subjects = (const StrandRecordFile *) subjects->data,
+    .n_subjects = subjects->len,
+  };
+  g_autoptr (JsonNode) statement = strand_statement_event (&facts);
+  return strand_provenance_record (prov, statement, error);
+}
+
+/* Writes the bag: bagit.txt and bag-info.txt, the payload, the tag files,
+ * the manifests, and last the tag manifest that covers them. */
+static gboolean
+write_bag (Writer *w, Plan *p, const char *tmp, GError **error)
+{
+  guint64 payload_bytes = 0;
+  for (guint i = 0; i < p->payload->len; i++)
+    payload_bytes += ((Entry *) p->payload->pdata[i])->size;
+  g_autoptr (GDateTime) when = g_date_time_new_from_unix_utc (w->mtime);
+  g_autofree char *date = g_date_time_format (when, "%Y-%m-%d");
+  g_autoptr (GPtrArray) done_tags = g_ptr_array_new_with_free_func (entry_free);
+
+  w->a = archive_write_new ();
+  if (archive_write_add_filter_zstd (w->a) != ARCHIVE_OK ||
+      archive_write_set_format_pax_restricted (w->a) != ARCHIVE_OK ||
+      archive_write_open_filename (w->a, tmp) != ARCHIVE_OK)
+    return archive_failed (w->a, tmp, error);
+  static const char bagit_text[] = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
+  g_autoptr (GBytes) bagit = g_bytes_new_static (bagit_text, sizeof bagit_text - 1);
+  g_autofree char *info_text = g_strdup_printf (
+      "Bagging-Date: %s\nExternal-Identifier: %s\nExternal-Description: outputs and signed "
+      "provenance records of a Strand run\nPayload-Oxum: %" G_GUINT64_FORMAT ".%u\n",
+      date, p->run_id, payload_bytes, p->payload->len);
+  g_autoptr (GBytes) info = g_bytes_new (info_text, strlen (info_text));
+  if (!write_memory (w, done_tags, "bagit.txt", bagit, error) ||
+      !write_memory (w, done_tags, "bag-info.txt", info, error))
+    return FALSE;
+  g_ptr_array_sort (p->dirs, compare_entries);
+  for (guint i = 0; i < p->dirs->len; i++)
+    {
+      Entry *d = p->dirs->pdata[i];
+      if (g_hash_table_contains (w->dirs, d->path))
+        continue;
+      if (!write_parents (w, d->path, error))
+        return FALSE;
+      g_hash_table_add (w->dirs, g_strdup (d->path));
+      if (!write_header (w, d->path, TRUE, 0, FALSE, error))
+        return FALSE;
+    }
+  for (guint i = 0; i < p->payload->len; i++)
+    if (!write_entry (w, p->store, p->payload->pdata[i], error))
+      return FALSE;
+  for (guint i = 0; i < p->tags->len; i++)
+    if (!write_entry (w, NULL, p->tags->pdata[i], error))
+      return FALSE;
+  g_autoptr (GBytes) md5_manifest = manifest (p->payload, TRUE);
+  g_autoptr (GBytes) sha_manifest = manifest (p->payload, FALSE);
+  if (!write_memory (w, done_tags, "manifest-md5.txt", md5_manifest, error) ||
+      !write_memory (w, done_tags, "manifest-sha256.txt", sha_manifest, error))
+    return FALSE;
+  for (guint i = 0; i < p->tags->len; i++)
+    g_ptr_array_add (done_tags, g_steal_pointer (&p->tags->pdata[i]));
+  g_ptr_array_set_size (p->tags, 0);
+  g_ptr_array_sort (done_tags, compare_entries);
+  g_autoptr (GBytes) tag_manifest = manifest (done_tags, FALSE);
+  g_autoptr (GPtrArray) last = g_ptr_array_new_with_free_func (entry_free);
+  if (!write_memory (w, last, "tagmanifest-sha256.txt", tag_manifest, error))
+    return FALSE;
+  if (archive_write_close (w->a) != ARCHIVE_OK)
+    return archive_failed (w->a, tmp, error);
+  int fd = open (tmp, O_RDONLY | O_CLOEXEC);
+  gboolean synced = fd >= 0 && fsync (fd) == 0;
+  int saved = errno;
+  if (fd >= 0)
+    close (fd);
+  if (!synced)
+    {
+      g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_IO, "cannot write %s: %s",
+                   tmp, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+archive_run (StrandProvenance *prov, Plan *p, Writer *w, const char *out_path, const char *tmp,
+             const StrandArchiveOptions *options, StrandArchiveSummary *summary, GError **error)
+{
+  if (!plan_from_lineage (p, options, error))
+    return FALSE;
+  Collect c = { p->seqs, g_string_new (NULL), 0 };
+  gboolean read = strand_ledger_read (strand_ledger_path (strand_provenance_ledger (prov)), 0,
+                                      collect_line, &c, error);
+  g_autoptr (GBytes) records = g_string_free_to_bytes (c.lines);
+  if (!read)
+    return FALSE;
+  g_ptr_array_sort (p->payload, compare_entries);
+
+  g_autofree char *pub_path = g_build_filename (strand_provenance_dir (prov), "keys", "host.pub", NULL);
+  g_autofree char *pub = NULL;
+  gsize pub_len = 0;
+  if (!g_file_get_contents (pub_path, &pub, &pub_len, error))
+    return FALSE;
+  g_autoptr (GBytes) pub_bytes = g_bytes_new (pub, pub_len);
+  add_tag (p, "provenance/host.pub", pub_bytes);
+  add_tag (p, "provenance/records.jsonl", records);
+  for (guint i = 0; i < options->n_extras; i++)
+    {
+      if (!strand_archive_path_is_safe (options->extras[i].path))
+        {
+          g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_FORMAT,
+                       "'%s' cannot be an archive path", options->extras[i].path);
+          return FALSE;
+        }
+      add_tag (p, options->extras[i].path, options->extras[i].bytes);
+    }
+  g_ptr_array_sort (p->tags, compare_entries);
+  w->mtime = p->mtime ? p->mtime : strand_clock_now_us () / G_USEC_PER_SEC;
+
+  if (!write_bag (w, p, tmp, error))
+    return FALSE;
+  if (g_rename (tmp, out_path) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_IO, "cannot write %s: %s",
+                   out_path, g_strerror (saved));
+      return FALSE;
+    }
+  g_autofree char *out_dir = g_path_get_dirname (out_path);
+  strand_fsync_dir (out_dir);
+
+  summary->payload_files = p->payload->len;
+  summary->payload_bytes = 0;
+  for (guint i = 0; i < p->payload->len; i++)
+    summary->payload_bytes += ((Entry *) p->payload->pdata[i])->size;
+  summary->records = c.count;
+  if (!file_sha256 (out_path, summary->sha256, error))
+    return FALSE;
+  return record_export (prov, p, out_path, summary->sha256, error);
+}
+
+gboolean
+strand_archive_run (StrandProvenance *prov, const char *run_id, const char *out_path,
+                    const StrandArchiveOptions *options, StrandArchiveSummary *summary,
+                    GError **error)
+{
+  static const StrandArchiveOptions defaults = { 0 };
+  StrandArchiveSummary local = { 0 };
+  if (!strand_archive_path_is_safe (run_id) || strchr (run_id, '/') != NULL)
+    {
+      g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_NOT_FOUND,
+                   "'%s' is not a run id", run_id);
+      return FALSE;
+    }
+  Plan p = {
+    .prov = prov,
+    .store = strand_provenance_store (prov),
+    .run_id = run_id,
+    .payload = g_ptr_array_new_with_free_func (entry_free),
+    .dirs = g_ptr_array_new_with_free_func (entry_free),
+    .tags = g_ptr_array_new_with_free_func (entry_free),
+    .paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+    .seqs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL),
+    .trees_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+    .subjects = g_ptr_array_new_with_free_func (g_free),
+  };
+  Writer w = { NULL, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), run_id, 0 };
+  g_autofree char *tmp = g_strdup_printf ("%s.partial-%d", out_path, (int) getpid ());
+  gboolean ok = archive_run (prov, &p, &w, out_path, tmp, options ? options : &defaults,
+                             summary ? summary : &local, error);
+  if (w.a)
+    archive_write_free (w.a);
+  if (!ok)
+    g_unlink (tmp);
+  g_hash_table_unref (w.dirs);
+  g_ptr_array_unref (p.payload);
+  g_ptr_array_unref (p.dirs);
+  g_ptr_array_unref (p.tags);
+  g_hash_table_unref (p.paths);
+  g_hash_table_unref (p.seqs);
+  g_hash_table_unref (p.trees_seen);
+  g_ptr_array_unref (p.subjects);
+  return ok;
+}
