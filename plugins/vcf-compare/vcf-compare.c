@@ -243,7 +243,27 @@ read_vcf (Reader *rd, bool is_truth)
           ret = STRAND_E_CANCELLED;
           break;
         }
-      if (bcf_unpack (rec, BCF_UN_ALL) != 0 || rec->errcode)
+      /* htslib recovers from undeclared contigs and tags (with a warning);
+       * anything else it flags, and what it lets through without a REF or
+       * a position, is a broken record. */
+      int errcode = bcf_unpack (rec, BCF_UN_ALL) != 0
+                        ? -1
+                        : rec->errcode & ~(BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF);
+      const char *what = NULL;
+      if (errcode == 0 && rec->pos < 0)
+        what = "POS is not a position";
+      else if (errcode == 0
+               && (rec->n_allele < 1 || rec->d.allele[0][0] == '\0'
+                   || strcmp (rec->d.allele[0], ".") == 0))
+        what = "no REF allele (too few columns?)";
+      if (what != NULL)
+        {
+          ret = host->fail (task, STRAND_ERROR_INVALID_INPUT,
+                            "%s: record %" PRIu64 " (%s): %s", rd->label, n,
+                            bcf_seqname_safe (hdr, rec), what);
+          break;
+        }
+      if (errcode != 0)
         {
           ret = host->fail (task, STRAND_ERROR_INVALID_INPUT,
                             "%s: record %" PRIu64 " (%s:%" PRId64 "): "
