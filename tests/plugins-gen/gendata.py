@@ -4,8 +4,10 @@
   gendata.py qc-reads DIR          paired FASTQ with Ns, varied lengths and
                                    TruSeq adapters planted after known inserts
   gendata.py recount FILE...       the QC figures of FASTQ files, as JSON
-  gendata.py simulate REF DIR N    paired 2x100 reads at ~30x from REF with N
-                                   planted SNVs (haploid), and truth.vcf
+  gendata.py simulate REF DIR N [COVERAGE [LENGTH]]
+                                   paired reads (2x100 at 30x by default) from
+                                   REF with N planted SNVs (haploid), and
+                                   truth.vcf
 
 Deterministic: every random draw comes from random.Random(seed).random().
 """
@@ -113,7 +115,7 @@ def read_fasta(path):
     return name, "".join(seq)
 
 
-def simulate(ref_path, out_dir, n_snvs):
+def simulate(ref_path, out_dir, n_snvs, coverage=30, length=100):
     rng = random.Random(11)
     chrom, ref = read_fasta(ref_path)
     genome = list(ref)
@@ -125,8 +127,8 @@ def simulate(ref_path, out_dir, n_snvs):
         snvs.append((pos + 1, genome[pos], alt))
         genome[pos] = alt
     genome = "".join(genome)
-    length, insert = 100, 300
-    pairs = len(genome) * 30 // (2 * length)
+    insert = 3 * length
+    pairs = len(genome) * coverage // (2 * length)
     with gzip.open(os.path.join(out_dir, "sim_R1.fastq.gz"), "wt") as r1, \
             gzip.open(os.path.join(out_dir, "sim_R2.fastq.gz"), "wt") as r2:
         for i in range(pairs):
@@ -153,6 +155,6 @@ if __name__ == "__main__":
     elif cmd == "recount":
         recount(sys.argv[2:])
     elif cmd == "simulate":
-        simulate(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        simulate(sys.argv[2], sys.argv[3], int(sys.argv[4]), *[int(a) for a in sys.argv[5:7]])
     else:
         sys.exit("unknown command " + cmd)
