@@ -8,7 +8,8 @@ set -eu
 
 packages="gcc libc6-dev make pkg-config meson ninja-build
   libglib2.0-dev libjson-glib-dev libltdl-dev libsodium-dev libarchive-dev
-  libhdf5-dev libhts-dev libsqlite3-dev libssl-dev zlib1g-dev"
+  libhdf5-dev libhts-dev libsqlite3-dev libssl-dev zlib1g-dev
+  bwa samtools bcftools tabix bowtie2-examples"
 if [ "${1:-}" = "--test" ]; then
   packages="$packages g++ python3 python3-jsonschema python3-nacl"
 fi

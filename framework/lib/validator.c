@@ -3,6 +3,7 @@
 #include <htslib/faidx.h>
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "clock.h"
 #include "datacheck.h"
@@ -223,17 +224,17 @@ check_resources (StrandPipeline *pipeline, StrandInventory *inventory,
 static GPtrArray *
 scan_fasta (const char *fasta)
 {
-  FILE *in = fopen (fasta, "rb");
+  gzFile in = gzopen (fasta, "rb"); /* plain or gzip, as references ship */
   if (in == NULL)
     return NULL;
   GPtrArray *contigs = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GString) name = g_string_new (NULL);
-  gboolean in_header = FALSE, have = FALSE, at_line_start = TRUE;
+  gboolean in_header = FALSE, in_name = FALSE, have = FALSE, at_line_start = TRUE;
   guint64 length = 0;
   g_autofree char *buf = g_malloc (1 << 20);
-  size_t n;
-  while ((n = fread (buf, 1, 1 << 20, in)) > 0)
-    for (size_t i = 0; i < n; i++)
+  int n;
+  while ((n = gzread (in, buf, 1 << 20)) > 0)
+    for (int i = 0; i < n; i++)
       {
         char c = buf[i];
         if (at_line_start && c == '>')
@@ -242,16 +243,17 @@ scan_fasta (const char *fasta)
               g_ptr_array_add (contigs, g_strdup_printf ("%s\t%" G_GUINT64_FORMAT, name->str, length));
             g_string_truncate (name, 0);
             length = 0;
-            have = in_header = TRUE;
+            have = in_header = in_name = TRUE;
           }
         else if (c == '\n')
           in_header = FALSE;
         else if (in_header)
           {
-            /* The name ends at the first white space, as in samtools faidx. */
+            /* The name ends at the first white space, as in samtools faidx;
+             * the rest of the header line is a description. */
             if (g_ascii_isspace (c))
-              in_header = FALSE;
-            else
+              in_name = FALSE;
+            else if (in_name)
               g_string_append_c (name, c);
           }
         else if (c != '\r' && have)
@@ -260,7 +262,7 @@ scan_fasta (const char *fasta)
       }
   if (have)
     g_ptr_array_add (contigs, g_strdup_printf ("%s\t%" G_GUINT64_FORMAT, name->str, length));
-  fclose (in);
+  gzclose (in);
   return contigs;
 }
 
