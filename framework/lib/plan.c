@@ -172,8 +172,17 @@ add_file_input (StrandTaskSpec *spec, StrandStore *store, const char *port, guin
                 GError **error)
 {
   char sha[65], md5[33];
+  gboolean tree = g_file_test (path, G_FILE_TEST_IS_DIR);
+  if (tree && store != NULL)
+    {
+      /* A directory's digest is its tree's; its files' digests are cached. */
+      StrandObjectInfo info;
+      if (!strand_store_ingest_tree (store, path, FALSE, &info, NULL, error))
+        return FALSE;
+      memcpy (sha, info.sha256, sizeof sha);
+    }
   /* Cached by file identity: a large input is hashed once, not per run. */
-  if (store != NULL && !strand_store_file_digest (store, path, sha, md5, error))
+  else if (store != NULL && !strand_store_file_digest (store, path, sha, md5, error))
     return FALSE;
   if (store != NULL && pinned && strcmp (pinned, sha) != 0)
     {
@@ -185,8 +194,9 @@ add_file_input (StrandTaskSpec *spec, StrandStore *store, const char *port, guin
   g_autofree char *name = g_path_get_basename (path);
   if (store != NULL && strand_store_contains (store, sha))
     {
-      StrandTaskOutput object = { .name = name, .path = strand_store_object_path (store, sha) };
-      link = link_input (NULL, spec->work_dir, port, n, &object, error);
+      StrandTaskOutput object = { .name = name, .path = strand_store_object_path (store, sha),
+                                  .sha256 = sha, .tree = tree };
+      link = link_input (store, spec->work_dir, port, n, &object, error);
       g_free (object.path);
       if (link == NULL)
         return FALSE;

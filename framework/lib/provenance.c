@@ -153,8 +153,17 @@ strand_provenance_ingest (StrandProvenance *prov, const char *path, const char *
   StrandObjectInfo local;
   if (info == NULL)
     info = &local;
-  /* The user's file stays theirs: no hard link they could later modify. */
-  if (!strand_store_ingest_file (prov->store, abs, FALSE, info, error))
+  /* The user's file stays theirs: no hard link they could later modify. A
+   * directory (a sequencer's run folder) becomes a tree. */
+  if (g_file_test (abs, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr (StrandTree) tree = NULL;
+      if (!strand_store_ingest_tree (prov->store, abs, FALSE, info, &tree, error))
+        return FALSE;
+      info->size = tree->bytes;
+      info->md5[0] = '\0';
+    }
+  else if (!strand_store_ingest_file (prov->store, abs, FALSE, info, error))
     return FALSE;
   StrandIngestFacts facts = {
     .path = abs,

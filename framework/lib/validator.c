@@ -70,9 +70,11 @@ check_samples (StrandPipeline *pipeline, GPtrArray *samples, GPtrArray *problems
         add (problems, FALSE, "missing-run-input", where,
              "the per-run input '%s' has no file: give \"path\" in the pipeline or --input %s=PATH",
              in->name, in->name);
-      else if (!g_file_test (in->path, G_FILE_TEST_IS_REGULAR))
+      else if (!g_file_test (in->path, G_FILE_TEST_IS_REGULAR) &&
+               !g_file_test (in->path, G_FILE_TEST_IS_DIR))
         add (problems, FALSE, "missing-input-file", where,
-             "the per-run input '%s': %s does not exist or is not a file", in->name, in->path);
+             "the per-run input '%s': %s does not exist or is neither a file nor a directory",
+             in->name, in->path);
     }
   for (guint i = 0; i < samples->len; i++)
     {

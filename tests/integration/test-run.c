@@ -436,6 +436,26 @@ test_per_run_input_pinned (Fixture *f, gconstpointer data)
   g_assert_cmpint (strand (NULL, NULL, "plugins", "run", "concat", "-P", STRAND_PLUGIN_BUILD_DIR,
                            "--samples", two, NULL), ==, 2);
 
+  /* A directory handed in (a sequencer's run folder) arrives as a
+   * read-only tree, and is recorded as one. */
+  g_autofree char *folder = g_build_filename (f->dir, "RunFolder", "Data", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0750), ==, 0);
+  g_autofree char *bcl = write_file (f, "RunFolder/Data/x.bcl", "bcl bytes\n");
+  g_autofree char *folder_in = g_strdup_printf ("items=%s/RunFolder", f->dir);
+  g_autofree char *out5 = NULL;
+  g_assert_cmpint (strand (&out5, NULL, "plugins", "run", "fixture-gather", "-P", STRAND_TEST_PLUGIN_DIR,
+                           "--samples", two, "-i", folder_in, "--store", store, "--json", NULL), ==, 0);
+  g_autoptr (JsonNode) r5 = parse_json (out5);
+  JsonObject *g = find_task (json_object_get_array_member (json_node_get_object (r5), "tasks"), NULL,
+                             "fixture-gather");
+  JsonObject *rep = json_array_get_object_element (json_object_get_array_member (g, "outputs"), 0);
+  g_autofree char *listing = NULL;
+  g_assert_true (g_file_get_contents (json_object_get_string_member (rep, "path"), &listing, NULL, NULL));
+  g_assert_cmpstr (listing, ==, "items - RunFolder: directory\n  Data/\n  Data/x.bcl: bcl bytes\n");
+  g_autofree char *lin = NULL;
+  g_autofree char *folder_path = g_build_filename (f->dir, "RunFolder", NULL);
+  g_assert_cmpint (strand (&lin, NULL, "lineage", folder_path, "--store", store, NULL), ==, 0);
+
   g_assert_cmpint (g_unlink (ref), ==, 0);
   g_autofree char *err = NULL;
   g_assert_cmpint (strand (NULL, &err, "run", pipeline, "--samples", sheet, "-P", STRAND_TEST_PLUGIN_DIR,
