@@ -21,8 +21,9 @@ and the Process, Workflow and Provenance Run Crate 0.5 profiles require:
 - as many ControlActions, each tying a HowToStep of the workflow (whose
   workExample is that tool) to a stage-run CreateAction, and each the
   object of the OrganizeAction;
-- every File has a sha256 and contentSize; each File of the crate (in the
-  root's hasPart) is there on disk with that SHA-256 and size.
+- every File has a sha256; each File of the crate (in the root's hasPart)
+  has a contentSize and is there on disk with that SHA-256 and size (a
+  File the store does not hold is described, not included).
 
 A negative control drops the root's conformsTo and checks the queries see
 it. Exits 0 when everything holds, 1 otherwise.
@@ -134,10 +135,15 @@ def problems_of(g, stage_runs):
         out.append("%d ControlActions tying a step to its stage run, expected %d" % (controls, stage_runs))
     bare = count(g, """
         SELECT (COUNT(DISTINCT ?f) AS ?n) WHERE {
-          ?f a schema:MediaObject .
-          FILTER NOT EXISTS { ?f wfrun:sha256 ?h ; schema:contentSize ?s . } }""")
+          ?f a schema:MediaObject . FILTER NOT EXISTS { ?f wfrun:sha256 ?h . } }""")
     if bare:
-        out.append("%d Files without sha256 and contentSize" % bare)
+        out.append("%d Files without sha256" % bare)
+    unsized = count(g, """
+        SELECT (COUNT(DISTINCT ?f) AS ?n) WHERE {
+          ?d schema:about ?root . ?root schema:hasPart ?f . ?f a schema:MediaObject .
+          FILTER NOT EXISTS { ?f schema:contentSize ?s . } }""")
+    if unsized:
+        out.append("%d Files of the crate without contentSize" % unsized)
     return out
 
 

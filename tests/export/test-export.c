@@ -283,6 +283,92 @@ test_lineage_dot (void)
   g_assert_nonnull (strstr (svg, "A/qc"));
 }
 
+/* Inputs a sample sheet names: one ingested first (its record gives its
+ * path, format and operator, and the crate carries it), one only hashed by
+ * the run (described by digest, not part of the crate). */
+static void
+test_ingested_inputs (void)
+{
+  g_autofree char *dir = g_build_filename (tmp, "inputs", NULL);
+  g_autofree char *st = g_build_filename (dir, "store", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0750), ==, 0);
+  const char *names[] = { "reads.fq", "other.fq" };
+  for (guint f = 0; f < G_N_ELEMENTS (names); f++)
+    {
+      GString *fq = g_string_new (NULL);
+      for (guint i = 0; i < 20 + 10 * f; i++)
+        g_string_append_printf (fq, "@r%u\nACGTACGTTGCA%c\n+\nIIIIIIIIIIII%c\n", i, "ACGT"[i % 4], 'I');
+      g_autofree char *path = g_build_filename (dir, names[f], NULL);
+      g_assert_true (g_file_set_contents (path, fq->str, -1, NULL));
+      g_string_free (fq, TRUE);
+    }
+  g_autofree char *pipeline = g_build_filename (dir, "qc.json", NULL);
+  g_assert_true (g_file_set_contents (pipeline,
+      "{\"name\": \"qc-only\", \"inputs\": [{\"name\": \"reads\", \"formats\": \"fastq\"}],"
+      " \"stages\": [{\"id\": \"qc\", \"plugin\": \"fastq-stats\", \"version\": \"^0.1\","
+      " \"params\": {\"min_reads\": 1}}],"
+      " \"edges\": [{\"from\": \"@reads\", \"to\": \"qc.reads\"}], \"outputs\": [\"qc.stats\"]}", -1, NULL));
+  g_autofree char *sheet = g_build_filename (dir, "samples.json", NULL);
+  g_assert_true (g_file_set_contents (sheet,
+      "{\"samples\": [{\"id\": \"S1\", \"inputs\": {\"reads\": [\"reads.fq\"]}},"
+      " {\"id\": \"S2\", \"inputs\": {\"reads\": [\"other.fq\"]}}]}", -1, NULL));
+  g_autofree char *reads = g_build_filename (dir, "reads.fq", NULL);
+  g_assert_cmpint (strand (NULL, NULL, "ingest", reads, "--sample", "S1", "--format", "fastq", "--store", st,
+                           NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (strand (&out, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
+                           "--store", st, "--json", NULL), ==, 0);
+  g_autoptr (JsonNode) summary = parse (strstr (out, "{"));
+  const char *run = json_object_get_string_member (json_node_get_object (summary), "run_id");
+
+  g_autofree char *prov_file = g_build_filename (dir, "prov.json", NULL);
+  g_assert_cmpint (strand (NULL, NULL, "export", run, "--prov-json", "-o", prov_file, "--store", st, NULL), ==, 0);
+  g_assert_cmpint (python (NULL, "check-prov.py", prov_file,
+                           STRAND_SOURCE_ROOT "/tests/fixtures/export/prov-json.schema.json", "2"), ==, 0);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (prov_file, &text, NULL, NULL));
+  g_autoptr (JsonNode) doc = parse (text);
+  JsonObject *root = json_node_get_object (doc);
+  JsonObject *entities = json_object_get_object_member (root, "entity");
+  guint ingested = 0, hashed_only = 0;
+  GList *ids = json_object_get_members (entities);
+  for (GList *l = ids; l; l = l->next)
+    {
+      JsonObject *e = json_object_get_object_member (entities, l->data);
+      if (json_object_has_member (e, "strand:path"))
+        {
+          ingested++;
+          g_assert_cmpstr (json_object_get_string_member (e, "strand:path"), ==, reads);
+          g_assert_cmpstr (json_object_get_string_member (e, "strand:format"), ==, "fastq");
+          g_assert_cmpint (json_object_get_int_member (e, "strand:ingestRecord"), ==, 1);
+          g_assert_true (json_object_get_boolean_member (e, "strand:inStore"));
+        }
+      else if (!json_object_get_boolean_member (e, "strand:inStore"))
+        hashed_only++;
+    }
+  g_list_free (ids);
+  g_assert_cmpuint (ingested, ==, 1);
+  g_assert_cmpuint (hashed_only, ==, 1);
+  JsonObject *agents = json_object_get_object_member (root, "agent");
+  g_assert_true (json_object_has_member (agents, "operator:auditor"));
+  JsonObject *op = json_object_get_object_member (agents, "operator:auditor");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (op, "prov:type"), "$"), ==,
+                   "prov:Person");
+
+  g_autofree char *crate = g_build_filename (dir, "crate", NULL);
+  g_assert_cmpint (strand (NULL, NULL, "export", run, "--ro-crate", crate, "--store", st, NULL), ==, 0);
+  g_assert_cmpint (python (NULL, "check-rocrate.py", crate,
+                           STRAND_SOURCE_ROOT "/tests/fixtures/export/ro-crate-1.1-context.excerpt.jsonld",
+                           "2"), ==, 0);
+  g_autofree char *copy = g_build_filename (crate, "data", "inputs", "reads.fq", NULL);
+  g_autofree char *a = NULL, *b = NULL;
+  g_assert_true (g_file_get_contents (copy, &a, NULL, NULL));
+  g_assert_true (g_file_get_contents (reads, &b, NULL, NULL));
+  g_assert_cmpstr (a, ==, b);
+  g_autofree char *other = g_build_filename (crate, "data", "inputs", "other.fq", NULL);
+  g_assert_false (g_file_test (other, G_FILE_TEST_EXISTS));
+}
+
 /* One line, naming what is wrong; exit 1 (2 for diff, as diff(1)). */
 static void
 test_hostile (void)
@@ -334,6 +420,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/ro-crate", test_ro_crate);
   g_test_add_func ("/export/diff", test_diff);
   g_test_add_func ("/export/lineage-dot", test_lineage_dot);
+  g_test_add_func ("/export/ingested-inputs", test_ingested_inputs);
   g_test_add_func ("/export/hostile", test_hostile);
   int status = g_test_run ();
   strand_test_remove_tree (tmp);
