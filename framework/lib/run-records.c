@@ -1,11 +1,15 @@
 /* A run read back from its signed records (run-records.h). */
 #include "run-records.h"
 
-#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "digest.h"
 #include "json-util.h"
 #include "ledger.h"
 #include "lineage.h"
@@ -355,41 +359,65 @@ strand_run_records_add_statement (StrandRunRecords *run, JsonNode *statement, gu
 
 /* --- reading records from the log ------------------------------------------ */
 
-typedef struct {
-  char *line;
-  gsize len;
-  guint64 seq;
-  char hash[65];
-} LineAt;
+/* No record comes near this; a longer "line" is damage, not a record. */
+#define MAX_RECORD_LINE (64 * 1024 * 1024)
 
-static gboolean
-take_first_line (const char *line, gsize len, guint64 seq, const char *hash, guint64 offset,
-                 gpointer user_data)
+/* The line that starts at `offset`, without its newline; NULL when there
+ * is no complete line there. Reads only about the line, not ahead: a run's
+ * records are scattered over a log of millions. */
+static char *
+read_line_at (int fd, guint64 offset, gsize *len, GError **error)
 {
-  LineAt *at = user_data;
-  at->line = g_strndup (line, len);
-  at->len = len;
-  at->seq = seq;
-  g_strlcpy (at->hash, hash, sizeof at->hash);
-  return FALSE;
+  gsize cap = 16 * 1024, fill = 0;
+  g_autofree char *buf = g_malloc (cap + 1);
+  for (;;)
+    {
+      ssize_t n = pread (fd, buf + fill, cap - fill, (off_t) (offset + fill));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          g_set_error (error, STRAND_RUN_RECORDS_ERROR, STRAND_RUN_RECORDS_ERROR_IO,
+                       "cannot read the ledger at byte %" G_GUINT64_FORMAT ": %s", offset,
+                       g_strerror (saved));
+          return NULL;
+        }
+      char *nl = n > 0 ? memchr (buf + fill, '\n', (gsize) n) : NULL;
+      fill += (gsize) n;
+      if (nl != NULL)
+        {
+          *len = (gsize) (nl - buf);
+          buf[*len] = '\0';
+          return g_steal_pointer (&buf);
+        }
+      if (n == 0 || cap >= MAX_RECORD_LINE)
+        return NULL;
+      if (fill == cap)
+        {
+          cap *= 2;
+          buf = g_realloc (buf, cap + 1);
+        }
+    }
 }
 
 /* The statement of the record `ref` points at, after checking that the
- * line there is that record (seq and hash) and that its signature holds. */
+ * line there is that record (its hash and seq) and that its signature
+ * holds. */
 static JsonNode *
-read_record (const char *log, const StrandKey *key, const StrandIndexRecordRef *ref, GError **error)
+read_record (int fd, const StrandKey *key, const StrandIndexRecordRef *ref, GError **error)
 {
-  LineAt at = { 0 };
+  gsize len = 0;
   g_autoptr (GError) local = NULL;
-  if (!strand_ledger_read (log, ref->offset, take_first_line, &at, &local))
+  g_autofree char *line = read_line_at (fd, ref->offset, &len, &local);
+  if (local != NULL)
     {
-      g_set_error (error, STRAND_RUN_RECORDS_ERROR, STRAND_RUN_RECORDS_ERROR_IO,
-                   "record %" G_GUINT64_FORMAT ": %s", ref->seq, local->message);
-      g_free (at.line);
+      g_propagate_prefixed_error (error, g_steal_pointer (&local), "record %" G_GUINT64_FORMAT ": ",
+                                  ref->seq);
       return NULL;
     }
-  g_autofree char *line = at.line;
-  if (line == NULL || at.seq != ref->seq || strcmp (at.hash, ref->hash) != 0)
+  g_autofree char *hash = line ? strand_sha256_hex (line, len) : NULL;
+  if (line == NULL || strcmp (hash, ref->hash) != 0)
     {
       g_set_error (error, STRAND_RUN_RECORDS_ERROR, STRAND_RUN_RECORDS_ERROR_BAD_RECORD,
                    "record %" G_GUINT64_FORMAT ": the log at byte %" G_GUINT64_FORMAT
@@ -399,11 +427,13 @@ read_record (const char *log, const StrandKey *key, const StrandIndexRecordRef *
       return NULL;
     }
   guint64 seq = 0;
-  JsonNode *statement = strand_record_open (line, at.len, key, &seq, NULL, &local);
-  if (statement == NULL)
+  JsonNode *statement = strand_record_open (line, len, key, &seq, NULL, &local);
+  if (statement == NULL || seq != ref->seq)
     {
       g_set_error (error, STRAND_RUN_RECORDS_ERROR, STRAND_RUN_RECORDS_ERROR_BAD_RECORD, "%s",
-                   local->message);
+                   statement ? "the record's seq is not the index's" : local->message);
+      if (statement)
+        json_node_unref (statement);
       return NULL;
     }
   return statement;
@@ -413,7 +443,7 @@ read_record (const char *log, const StrandKey *key, const StrandIndexRecordRef *
  * ingest (path, format, sample, operator, size, time), or the other run
  * whose stage made it. */
 static gboolean
-describe_input (StrandRunRecords *run, StrandIndex *index, const char *log, const StrandKey *key,
+describe_input (StrandRunRecords *run, StrandIndex *index, int log_fd, const StrandKey *key,
                 StrandRunEntity *e, GError **error)
 {
   g_autoptr (GArray) refs = strand_index_generators (index, e->sha256, error);
@@ -422,7 +452,7 @@ describe_input (StrandRunRecords *run, StrandIndex *index, const char *log, cons
   for (guint i = 0; i < refs->len; i++)
     {
       const StrandIndexRecordRef *ref = &g_array_index (refs, StrandIndexRecordRef, i);
-      g_autoptr (JsonNode) statement = read_record (log, key, ref, error);
+      g_autoptr (JsonNode) statement = read_record (log_fd, key, ref, error);
       if (statement == NULL)
         return FALSE;
       JsonObject *st = json_node_get_object (statement);
@@ -456,6 +486,9 @@ describe_input (StrandRunRecords *run, StrandIndex *index, const char *log, cons
   return TRUE;
 }
 
+static gboolean read_run (StrandRunRecords *run, StrandIndex *index, int fd, const StrandKey *key,
+                          GArray *refs, const char *store_dir, GError **error);
+
 StrandRunRecords *
 strand_run_records_load (const char *store_dir, const char *run_id, GError **error)
 {
@@ -487,26 +520,43 @@ strand_run_records_load (const char *store_dir, const char *run_id, GError **err
                    store_dir);
       return NULL;
     }
+  int fd = open (log, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, STRAND_RUN_RECORDS_ERROR, STRAND_RUN_RECORDS_ERROR_IO, "cannot open %s: %s",
+                   log, g_strerror (saved));
+      return NULL;
+    }
   g_autoptr (StrandRunRecords) run = strand_run_records_new (run_id);
+  gboolean ok = read_run (run, index, fd, key, refs, store_dir, error);
+  close (fd);
+  return ok ? g_steal_pointer (&run) : NULL;
+}
+
+static gboolean
+read_run (StrandRunRecords *run, StrandIndex *index, int fd, const StrandKey *key, GArray *refs,
+          const char *store_dir, GError **error)
+{
   run->store_dir = g_strdup (store_dir);
   run->key_id = g_strdup (strand_key_id (key));
   for (guint i = 0; i < refs->len; i++)
     {
       const StrandIndexRecordRef *ref = &g_array_index (refs, StrandIndexRecordRef, i);
-      g_autoptr (JsonNode) statement = read_record (log, key, ref, error);
+      g_autoptr (JsonNode) statement = read_record (fd, key, ref, error);
       if (statement == NULL)
-        return NULL;
+        return FALSE;
       const char *type = member_string (json_node_get_object (statement), "predicateType");
       if (g_strcmp0 (type, STRAND_RECORD_STAGE_RUN) != 0)
         continue; /* anything else a run may record later: not a stage run */
       if (!strand_run_records_add_statement (run, statement, ref->seq, ref->hash, error))
-        return NULL;
+        return FALSE;
     }
   if (run->stage_runs->len == 0)
     {
       g_set_error (error, STRAND_RUN_RECORDS_ERROR, STRAND_RUN_RECORDS_ERROR_NO_RUN,
-                   "run '%s' has no stage-run records in the store %s", run_id, store_dir);
-      return NULL;
+                   "run '%s' has no stage-run records in the store %s", run->run_id, store_dir);
+      return FALSE;
     }
 
   /* Where its inputs came from, and what the store still holds. */
@@ -514,8 +564,8 @@ strand_run_records_load (const char *store_dir, const char *run_id, GError **err
   for (guint i = 0; i < run->entities->len; i++)
     {
       StrandRunEntity *e = run->entities->pdata[i];
-      if (e->generated_by == NULL && !describe_input (run, index, log, key, e, error))
-        return NULL;
+      if (e->generated_by == NULL && !describe_input (run, index, fd, key, e, error))
+        return FALSE;
       e->in_store = store != NULL && strand_store_contains (store, e->sha256);
       if (e->in_store && e->size < 0)
         {
@@ -525,5 +575,5 @@ strand_run_records_load (const char *store_dir, const char *run_id, GError **err
             e->size = (gint64) st.st_size;
         }
     }
-  return g_steal_pointer (&run);
+  return TRUE;
 }
