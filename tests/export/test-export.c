@@ -283,9 +283,10 @@ test_lineage_dot (void)
   g_assert_nonnull (strstr (svg, "A/qc"));
 }
 
-/* Inputs a sample sheet names: one ingested first (its record gives its
- * path, format and operator, and the crate carries it), one only hashed by
- * the run (described by digest, not part of the crate). */
+/* Inputs a sample sheet names, which the run brings into the store with
+ * an ingest record each: their records give the path, sample, operator
+ * (and the format, for the one the operator ingested first with
+ * --format), and the crate carries their bytes. */
 static void
 test_ingested_inputs (void)
 {
@@ -330,25 +331,32 @@ test_ingested_inputs (void)
   g_autoptr (JsonNode) doc = parse (text);
   JsonObject *root = json_node_get_object (doc);
   JsonObject *entities = json_object_get_object_member (root, "entity");
-  guint ingested = 0, hashed_only = 0;
+  g_autofree char *other = g_build_filename (dir, "other.fq", NULL);
+  guint inputs = 0;
   GList *ids = json_object_get_members (entities);
   for (GList *l = ids; l; l = l->next)
     {
       JsonObject *e = json_object_get_object_member (entities, l->data);
-      if (json_object_has_member (e, "strand:path"))
+      if (!json_object_has_member (e, "strand:path"))
+        continue;
+      inputs++;
+      g_assert_true (json_object_get_boolean_member (e, "strand:inStore"));
+      const char *path = json_object_get_string_member (e, "strand:path");
+      if (!strcmp (path, reads))
         {
-          ingested++;
-          g_assert_cmpstr (json_object_get_string_member (e, "strand:path"), ==, reads);
+          /* The first ingest record is the operator's, with its format. */
           g_assert_cmpstr (json_object_get_string_member (e, "strand:format"), ==, "fastq");
           g_assert_cmpint (json_object_get_int_member (e, "strand:ingestRecord"), ==, 1);
-          g_assert_true (json_object_get_boolean_member (e, "strand:inStore"));
+          g_assert_cmpstr (json_object_get_string_member (e, "strand:sample"), ==, "S1");
         }
-      else if (!json_object_get_boolean_member (e, "strand:inStore"))
-        hashed_only++;
+      else
+        {
+          g_assert_cmpstr (path, ==, other);
+          g_assert_cmpstr (json_object_get_string_member (e, "strand:sample"), ==, "S2");
+        }
     }
   g_list_free (ids);
-  g_assert_cmpuint (ingested, ==, 1);
-  g_assert_cmpuint (hashed_only, ==, 1);
+  g_assert_cmpuint (inputs, ==, 2);
   JsonObject *agents = json_object_get_object_member (root, "agent");
   g_assert_true (json_object_has_member (agents, "operator:auditor"));
   JsonObject *op = json_object_get_object_member (agents, "operator:auditor");
@@ -360,13 +368,16 @@ test_ingested_inputs (void)
   g_assert_cmpint (python (NULL, "check-rocrate.py", crate,
                            STRAND_SOURCE_ROOT "/tests/fixtures/export/ro-crate-1.1-context.excerpt.jsonld",
                            "2"), ==, 0);
-  g_autofree char *copy = g_build_filename (crate, "data", "inputs", "reads.fq", NULL);
-  g_autofree char *a = NULL, *b = NULL;
-  g_assert_true (g_file_get_contents (copy, &a, NULL, NULL));
-  g_assert_true (g_file_get_contents (reads, &b, NULL, NULL));
-  g_assert_cmpstr (a, ==, b);
-  g_autofree char *other = g_build_filename (crate, "data", "inputs", "other.fq", NULL);
-  g_assert_false (g_file_test (other, G_FILE_TEST_EXISTS));
+  const char *files[] = { "reads.fq", "other.fq" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *copy = g_build_filename (crate, "data", "inputs", files[i], NULL);
+      g_autofree char *original = g_build_filename (dir, files[i], NULL);
+      g_autofree char *a = NULL, *b = NULL;
+      g_assert_true (g_file_get_contents (copy, &a, NULL, NULL));
+      g_assert_true (g_file_get_contents (original, &b, NULL, NULL));
+      g_assert_cmpstr (a, ==, b);
+    }
 }
 
 /* One line, naming what is wrong; exit 1 (2 for diff, as diff(1)). */
