@@ -11,7 +11,8 @@ packages="gcc libc6-dev make pkg-config meson ninja-build
   libhdf5-dev libhts-dev libsqlite3-dev libssl-dev zlib1g-dev
   bwa samtools bcftools tabix bowtie2-examples"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages g++ python3 python3-jsonschema python3-nacl"
+  packages="$packages g++ python3 python3-jsonschema python3-nacl
+    python3-prov python3-rdflib graphviz"
 fi
 
 missing=""

@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "cli.h"
+#include "lineage-dot.h"
 
 static void
 print_json (JsonNode *node)
@@ -242,7 +243,7 @@ int
 strand_cmd_lineage (int argc, char **argv)
 {
   g_autofree char *store = NULL, *equipment = NULL, *from = NULL, *until = NULL;
-  gboolean up = FALSE, down = FALSE, json = FALSE;
+  gboolean up = FALSE, down = FALSE, json = FALSE, dot = FALSE;
   int depth = -1;
   GOptionEntry entries[] = {
     STRAND_CLI_STORE_OPTION (store),
@@ -253,6 +254,7 @@ strand_cmd_lineage (int argc, char **argv)
     { "from", 0, 0, G_OPTION_ARG_STRING, &from, "Start of the window (RFC 3339)", "TIME" },
     { "until", 0, 0, G_OPTION_ARG_STRING, &until, "End of the window (RFC 3339)", "TIME" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { "dot", 0, 0, G_OPTION_ARG_NONE, &dot, "Print the graph for Graphviz (dot -Tsvg)", NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = g_option_context_new (
@@ -260,9 +262,10 @@ strand_cmd_lineage (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!strand_cli_parse (context, &argc, &argv))
     return STRAND_EXIT_USAGE;
-  if ((equipment == NULL) != (argc == 2) || (up && down))
+  if ((equipment == NULL) != (argc == 2) || (up && down) || (dot && (json || equipment)))
     {
-      fprintf (stderr, "strand: lineage takes one TARGET (or --equipment ID), and --up or --down\n");
+      fprintf (stderr, "strand: lineage takes one TARGET (or --equipment ID), and --up or --down; "
+               "--dot draws a TARGET's lineage\n");
       return STRAND_EXIT_USAGE;
     }
   gint64 t1 = G_MININT64, t2 = G_MAXINT64;
@@ -286,7 +289,12 @@ strand_cmd_lineage (int argc, char **argv)
       fprintf (stderr, "strand: lineage: %s\n", error->message);
       return STRAND_EXIT_FAILED;
     }
-  if (json)
+  if (dot)
+    {
+      g_autofree char *graph = strand_lineage_dot (result);
+      fputs (graph, stdout);
+    }
+  else if (json)
     print_json (result);
   else if (equipment == NULL)
     print_lineage (result);

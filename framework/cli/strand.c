@@ -22,6 +22,8 @@ static const char usage[] =
   "  gc                 remove objects no record needs (recorded)\n"
   "  lineage            where a data item came from, or what it fed\n"
   "  verify             check every record and object; exit 1 if anything changed\n"
+  "  export             a run as W3C PROV-JSON or an RO-Crate, from its records\n"
+  "  diff               what differs between two runs; exit 1 if their outputs do\n"
   "  check              check data files: format, integrity, digests (--manifest)\n"
   "  archive            a run's outputs and signed records in one .tar.zst\n"
   "  verify-archive     check an archive offline, on any machine\n"
@@ -68,6 +70,7 @@ main (int argc, char **argv)
     { "store", strand_cmd_store },     { "gc", strand_cmd_gc },
     { "lineage", strand_cmd_lineage }, { "verify", strand_cmd_verify },
     { "archive", strand_cmd_archive }, { "verify-archive", strand_cmd_verify_archive },
+    { "export", strand_cmd_export },   { "diff", strand_cmd_diff },
   };
   for (guint i = 0; i < G_N_ELEMENTS (store_commands); i++)
     if (strcmp (argv[1], store_commands[i].name) == 0)

@@ -111,4 +111,18 @@ JsonNode *strand_lineage_equipment (StrandIndex *index, const char *equipment, g
  * must keep. Keys are 64-hex strings (owned); values NULL. */
 GHashTable *strand_index_live_digests (StrandIndex *index, GError **error);
 
+/* Where a record lies in the log, for readers of the records themselves. */
+typedef struct {
+  guint64 seq;
+  guint64 offset;  /* byte offset of its line */
+  char hash[65];   /* the line's SHA-256, as the index read it */
+} StrandIndexRecordRef;
+
+/* Every record whose run is `run` (stage runs: the invocationId), by seq,
+ * as StrandIndexRecordRef. NOT_FOUND, naming the run, when there is none. */
+GArray *strand_index_run_records (StrandIndex *index, const char *run, GError **error);
+/* The records that generated the data item `sha256` (64 hex): its ingests
+ * and the stage runs that output it, by seq; empty when none did. */
+GArray *strand_index_generators (StrandIndex *index, const char *sha256, GError **error);
+
 G_END_DECLS
