@@ -111,7 +111,8 @@ safe_relative (const char *name)
   return g_string_free (s, FALSE);
 }
 
-/* data/SAMPLE/STAGE/PORT/FILE for what a stage made, data/inputs/NAME for
+/* data/SAMPLE/STAGE/PORT/FILE for what a stage made (SAMPLE "_run" for a
+ * per-run stage), data/inputs/NAME for
  * the rest; a second item at the same place gets its digest's first 12
  * digits before the name. */
 static GHashTable *
@@ -130,8 +131,9 @@ plan_paths (const StrandRunRecords *run)
           g_autofree char *stage = safe_component (e->generated_by->stage);
           g_autofree char *name = safe_relative (e->name);
           g_autofree char *sample = e->generated_by->sample ? safe_component (e->generated_by->sample) : NULL;
-          rel = sample ? g_strdup_printf ("data/%s/%s/%s", sample, stage, name)
-                       : g_strdup_printf ("data/%s/%s", stage, name);
+          /* "_run" cannot be a sample id, so a per-run stage's folder never
+           * meets a sample's. */
+          rel = g_strdup_printf ("data/%s/%s/%s", sample ? sample : "_run", stage, name);
         }
       else
         {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -215,7 +216,8 @@ read_entry (Reader *r, struct archive *a, struct archive_entry *e)
     }
   g_autoptr (GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
   g_autoptr (GChecksum) md5 = payload ? g_checksum_new (G_CHECKSUM_MD5) : NULL;
-  g_autoptr (GByteArray) keep = payload ? NULL : g_byte_array_new ();
+  g_autoptr (GByteArray) keep =
+      payload && strcmp (rel, STRAND_ARCHIVE_CRATE) != 0 ? NULL : g_byte_array_new ();
   guint64 size = 0;
   char buf[65536];
   la_ssize_t n;
@@ -442,7 +444,8 @@ check_records (Reader *r, StrandArchiveReport *report)
     }
   g_hash_table_iter_init (&it, r->files);
   while (g_hash_table_iter_next (&it, &key_rel, &value))
-    if (is_payload (key_rel) && !g_hash_table_contains (made, ((Seen *) value)->sha256))
+    if (is_payload (key_rel) && strcmp (key_rel, STRAND_ARCHIVE_CRATE) != 0 &&
+        !g_hash_table_contains (made, ((Seen *) value)->sha256))
       {
         g_autofree char *where = g_strdup_printf ("%s/%s", r->top, (char *) key_rel);
         problem (r, "unrecorded-file", where, "no record in the archive made this file (%s)",
@@ -454,6 +457,66 @@ static int
 compare_strings (gconstpointer a, gconstpointer b)
 {
   return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The RO-Crate describes the bag's files: each File's sha256 is that file's,
+ * each Dataset's (a directory output) a tree manifest the bag carries. */
+static void
+check_crate (Reader *r)
+{
+  GBytes *bytes = tag_bytes (r, STRAND_ARCHIVE_CRATE);
+  g_autofree char *where = g_strdup_printf ("%s/%s", r->top, STRAND_ARCHIVE_CRATE);
+  if (bytes == NULL)
+    {
+      problem (r, "missing-crate", where, "the archive has no RO-Crate metadata");
+      return;
+    }
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) error = NULL;
+  JsonNode *root = json_parser_load_from_data (parser, data, (gssize) len, &error)
+                       ? json_parser_get_root (parser) : NULL;
+  JsonNode *graph = root && JSON_NODE_HOLDS_OBJECT (root)
+                        ? json_object_get_member (json_node_get_object (root), "@graph") : NULL;
+  if (graph == NULL || !JSON_NODE_HOLDS_ARRAY (graph))
+    {
+      problem (r, "bad-crate", where, "not RO-Crate metadata: %s",
+               error ? error->message : "no @graph array");
+      return;
+    }
+  JsonArray *items = json_node_get_array (graph);
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonNode *n = json_array_get_element (items, i);
+      if (!JSON_NODE_HOLDS_OBJECT (n))
+        continue;
+      JsonObject *o = json_node_get_object (n);
+      JsonNode *idn = json_object_get_member (o, "@id");
+      JsonNode *shan = json_object_get_member (o, "sha256");
+      if (idn == NULL || shan == NULL || json_node_get_value_type (idn) != G_TYPE_STRING ||
+          json_node_get_value_type (shan) != G_TYPE_STRING)
+        continue;
+      const char *id = json_node_get_string (idn);
+      const char *sha = json_node_get_string (shan);
+      if (*id == '#' || strchr (id, ':') != NULL)
+        continue; /* described by digest or address, not part of the bag */
+      g_autofree char *rel = g_strconcat ("data/", id, NULL);
+      gsize rl = strlen (rel);
+      if (rl > 5 && rel[rl - 1] == '/')
+        {
+          g_autofree char *tree = g_strdup_printf ("provenance/trees/%s.json", sha);
+          if (tag_bytes (r, tree) == NULL)
+            problem (r, "crate-mismatch", where, "directory %s: no tree %s in the bag", id, sha);
+          continue;
+        }
+      Seen *s = g_hash_table_lookup (r->files, rel);
+      if (s == NULL)
+        problem (r, "crate-mismatch", where, "%s is described but not in the bag", id);
+      else if (strcmp (s->sha256, sha) != 0)
+        problem (r, "crate-mismatch", where, "%s: the crate says sha256 %s, the file is %s", id,
+                 sha, s->sha256);
+    }
 }
 
 gboolean
@@ -513,6 +576,7 @@ strand_archive_verify (const char *path, const char *extract_dir, const StrandAr
         check_manifest (&r, "manifest-md5.txt", TRUE, is_payload);
       check_manifest (&r, "tagmanifest-sha256.txt", FALSE, is_tag);
       check_records (&r, report);
+      check_crate (&r);
       GHashTableIter it;
       gpointer rel, value;
       g_hash_table_iter_init (&it, r.files);

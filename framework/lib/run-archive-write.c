@@ -13,6 +13,7 @@
 #include "run-archive-private.h"
 #include "clock.h"
 #include "digest.h"
+#include "export-rocrate.h"
 #include "fs-util.h"
 #include "record-build.h"
 #include "store-tree.h"
@@ -144,9 +145,10 @@ member_string (JsonObject *o, const char *key)
              ? json_node_get_string (n) : NULL;
 }
 
-/* What the lineage index knows of the run: its records and outputs. */
+/* The records to include: the run's and those of everything upstream of it
+ * (ingests of its inputs, runs that made them), from the lineage index. */
 static gboolean
-plan_from_lineage (Plan *p, const StrandArchiveOptions *options, GError **error)
+plan_records (Plan *p, GError **error)
 {
   StrandIndex *index = strand_provenance_index (p->prov, error);
   if (index == NULL)
@@ -160,73 +162,134 @@ plan_from_lineage (Plan *p, const StrandArchiveOptions *options, GError **error)
                    "no run '%s' in the store's records", p->run_id);
       return FALSE;
     }
-  /* The first name each entity was given, and its sample. */
-  g_autoptr (GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GHashTable) samples = g_hash_table_new (g_str_hash, g_str_equal);
-  JsonArray *entities = json_object_get_array_member (root, "entities");
-  for (guint i = 0; i < json_array_get_length (entities); i++)
-    {
-      JsonObject *e = json_array_get_object_element (entities, i);
-      JsonArray *n = json_object_get_array_member (e, "names");
-      const char *sha = member_string (e, "sha256");
-      if (sha && n && json_array_get_length (n) > 0)
-        g_hash_table_insert (names, (gpointer) sha, (gpointer) json_array_get_string_element (n, 0));
-      if (sha && member_string (e, "sample"))
-        g_hash_table_insert (samples, (gpointer) sha, (gpointer) member_string (e, "sample"));
-    }
   JsonArray *activities = json_object_get_array_member (root, "activities");
   for (guint i = 0; i < json_array_get_length (activities); i++)
     {
       JsonObject *a = json_array_get_object_element (activities, i);
       guint64 seq = (guint64) json_object_get_int_member (a, "seq");
       g_hash_table_add (p->seqs, g_memdup2 (&seq, sizeof seq));
-      const char *kind = member_string (a, "kind");
       const char *finished = member_string (a, "finished");
       gint64 t;
       if (finished && strand_clock_parse_rfc3339 (finished, &t) && t / G_USEC_PER_SEC > p->mtime)
         p->mtime = t / G_USEC_PER_SEC;
-      if (g_strcmp0 (kind, "stage-run") == 0 && g_strcmp0 (member_string (a, "run"), p->run_id) == 0 &&
-          g_strcmp0 (member_string (a, "status"), "ok") == 0)
+    }
+  return TRUE;
+}
+
+/* Replaces every "@id" equal to `from` by `to`, anywhere under `node`. */
+static void
+rename_id (JsonNode *node, const char *from, const char *to)
+{
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *a = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        rename_id (json_array_get_element (a, i), from, to);
+    }
+  else if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *o = json_node_get_object (node);
+      if (g_strcmp0 (member_string (o, "@id"), from) == 0)
+        json_object_set_string_member (o, "@id", to);
+      g_autoptr (GList) members = json_object_get_members (o);
+      for (GList *m = members; m; m = m->next)
+        rename_id (json_object_get_member (o, m->data), from, to);
+    }
+}
+
+/* The crate's root is the bag's data/ folder, so its files' ids lose the
+ * "data/" their places start with; a directory output becomes a Dataset
+ * ("dir/") whose sha256 stays the tree manifest's, which the bag carries. */
+static void
+crate_ids_for_bag (JsonNode *metadata, GHashTable *paths, GHashTable *trees)
+{
+  JsonArray *graph = json_object_get_array_member (json_node_get_object (metadata), "@graph");
+  GHashTableIter it;
+  gpointer sha, value;
+  g_hash_table_iter_init (&it, paths);
+  while (g_hash_table_iter_next (&it, &sha, &value))
+    {
+      const char *rel = value;
+      gboolean tree = g_hash_table_contains (trees, sha);
+      g_autofree char *to = g_strconcat (rel + strlen ("data/"), tree ? "/" : "", NULL);
+      rename_id (metadata, rel, to);
+      for (guint i = 0; tree && graph && i < json_array_get_length (graph); i++)
         {
-          const char *sample = member_string (a, "sample");
-          const char *stage = member_string (a, "stage");
-          JsonArray *generated = json_object_get_array_member (a, "generated");
-          for (guint k = 0; generated && k < json_array_get_length (generated); k++)
-            {
-              const char *sha = json_array_get_string_element (generated, k);
-              const char *name = g_hash_table_lookup (names, sha);
-              g_autofree char *dir = g_strdup_printf ("data/%s/%s/%s", sample ? sample : "_run",
-                                                      stage ? stage : "-", name ? name : sha);
-              if (!strand_archive_path_is_safe (dir))
-                {
-                  g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_FORMAT,
-                               "the records name an output '%s' that cannot be a path", dir);
-                  return FALSE;
-                }
-              if (!add_output (p, dir, sha, error))
-                return FALSE;
-            }
-        }
-      else if (options->with_inputs && g_strcmp0 (kind, "ingest") == 0)
-        {
-          JsonArray *generated = json_object_get_array_member (a, "generated");
-          for (guint k = 0; generated && k < json_array_get_length (generated); k++)
-            {
-              const char *sha = json_array_get_string_element (generated, k);
-              const char *name = g_hash_table_lookup (names, sha);
-              const char *sample = g_hash_table_lookup (samples, sha);
-              g_autofree char *base = g_path_get_basename (name ? name : sha);
-              g_autofree char *path = g_strdup_printf ("data/inputs/%s/%s", sample ? sample : "_run", base);
-              if (!strand_archive_path_is_safe (path) || !add_output (p, path, sha, error))
-                {
-                  if (error && *error == NULL)
-                    g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_FORMAT,
-                                 "an input name '%s' cannot be a path", path);
-                  return FALSE;
-                }
-            }
+          JsonObject *e = json_array_get_object_element (graph, i);
+          if (g_strcmp0 (member_string (e, "@id"), to) != 0)
+            continue;
+          json_object_set_string_member (e, "@type", "Dataset");
+          g_autofree char *what = g_strdup_printf (
+              "A directory, stored as a tree; its sha256 is that of the tree's manifest, "
+              "provenance/trees/%s.json in the bag", (char *) sha);
+          json_object_set_string_member (e, "description", what);
         }
     }
+}
+
+/* What goes under data/: the run's RO-Crate (Workflow Run Crate) and the
+ * files it describes, at the places the crate gives them. Raw inputs only
+ * when asked; otherwise the crate describes them by digest. */
+static gboolean
+plan_payload (Plan *p, const StrandArchiveOptions *options, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (StrandRunRecords) run =
+      strand_run_records_load (strand_provenance_dir (p->prov), p->run_id, &local);
+  if (run == NULL)
+    {
+      g_set_error (error, STRAND_ARCHIVE_ERROR,
+                   g_error_matches (local, STRAND_RUN_RECORDS_ERROR, STRAND_RUN_RECORDS_ERROR_NO_RUN)
+                       ? STRAND_ARCHIVE_ERROR_NOT_FOUND : STRAND_ARCHIVE_ERROR_INTEGRITY,
+                   "%s", local->message);
+      return FALSE;
+    }
+  for (guint i = 0; !options->with_inputs && i < run->entities->len; i++)
+    {
+      StrandRunEntity *e = run->entities->pdata[i];
+      if (e->generated_by == NULL)
+        e->in_store = FALSE;
+    }
+  g_autoptr (GHashTable) paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (JsonNode) metadata = strand_export_rocrate_metadata (run, paths);
+  g_autoptr (GList) shas = g_hash_table_get_keys (paths);
+  shas = g_list_sort (shas, (GCompareFunc) strcmp);
+  for (GList *l = shas; l; l = l->next)
+    {
+      const char *rel = g_hash_table_lookup (paths, l->data);
+      if (!strand_archive_path_is_safe (rel) || !g_str_has_prefix (rel, "data/") ||
+          strcmp (rel, STRAND_ARCHIVE_CRATE) == 0)
+        {
+          g_set_error (error, STRAND_ARCHIVE_ERROR, STRAND_ARCHIVE_ERROR_FORMAT,
+                       "the records name a file '%s' that cannot be a path in the archive", rel);
+          return FALSE;
+        }
+      if (!add_output (p, rel, l->data, error))
+        return FALSE;
+    }
+  crate_ids_for_bag (metadata, paths, p->trees_seen);
+  /* An archive is a snapshot of the run as it ended: dated so, the same run
+   * gives the same bytes whenever it is archived. */
+  JsonArray *graph = json_object_get_array_member (json_node_get_object (metadata), "@graph");
+  for (guint i = 0; graph && i < json_array_get_length (graph); i++)
+    {
+      JsonObject *e = json_array_get_object_element (graph, i);
+      if (g_strcmp0 (member_string (e, "@id"), "./") == 0 && run->finished_us > 0)
+        {
+          g_autofree char *when = strand_clock_format_rfc3339 (run->finished_us);
+          json_object_set_string_member (e, "datePublished", when);
+        }
+    }
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, metadata);
+  gsize len = 0;
+  char *text = json_generator_to_data (gen, &len);
+  Entry *e = g_new0 (Entry, 1);
+  e->path = g_strdup (STRAND_ARCHIVE_CRATE);
+  e->bytes = g_bytes_new_take (text, len);
+  e->size = len;
+  g_ptr_array_add (p->payload, e);
   return TRUE;
 }
 
@@ -518,7 +581,7 @@ static gboolean
 archive_run (StrandProvenance *prov, Plan *p, Writer *w, const char *out_path, const char *tmp,
              const StrandArchiveOptions *options, StrandArchiveSummary *summary, GError **error)
 {
-  if (!plan_from_lineage (p, options, error))
+  if (!plan_records (p, error) || !plan_payload (p, options, error))
     return FALSE;
   Collect c = { p->seqs, g_string_new (NULL), 0 };
   gboolean read = strand_ledger_read (strand_ledger_path (strand_provenance_ledger (prov)), 0,

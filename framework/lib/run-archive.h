@@ -5,10 +5,12 @@
  * recommends for packaging a crate:
  *
  *   RUN/bagit.txt, bag-info.txt
+ *   RUN/data/ro-crate-metadata.json     the run as an RO-Crate (Workflow Run
+ *                                       Crate profiles, export-rocrate.h)
  *   RUN/data/SAMPLE/STAGE/PORT/FILE     the run's outputs ("_run" for a
  *                                       per-run stage; a directory output
- *                                       as its directory)
- *   RUN/data/inputs/...                 the raw inputs, when asked for
+ *                                       as its directory, a Dataset)
+ *   RUN/data/inputs/NAME                the raw inputs, when asked for
  *   RUN/provenance/records.jsonl        the signed records of the run and
  *                                       of what it used, verbatim log lines
  *   RUN/provenance/host.pub             the key that signed them
@@ -30,6 +32,10 @@
 #include "provenance.h"
 
 G_BEGIN_DECLS
+
+/* The crate's metadata file inside the bag: payload, but made by the
+ * archive from the records rather than by a stage. */
+#define STRAND_ARCHIVE_CRATE "data/ro-crate-metadata.json"
 
 #define STRAND_ARCHIVE_ERROR (strand_archive_error_quark ())
 GQuark strand_archive_error_quark (void);

@@ -113,7 +113,14 @@ test_roundtrip (Fixture *f, gconstpointer data)
   g_assert_cmpint (strand_test_spawn (extract, NULL, &o1, NULL, "sha256sum", "-c", "--strict", "manifest-sha256.txt", "tagmanifest-sha256.txt", NULL), ==, 0);
   g_assert_cmpint (strand_test_spawn (extract, NULL, &o2, NULL, "md5sum", "-c", "--strict", "manifest-md5.txt", NULL), ==, 0);
   g_assert_nonnull (strstr (o1, "data/_run/sequence/run/RunFolder/Data/s1.bcl: OK"));
-  g_assert_nonnull (strstr (o2, "data/inputs/_run/ref.txt: OK"));
+  g_assert_nonnull (strstr (o2, "data/inputs/ref.txt: OK"));
+  /* The bag's data/ is an RO-Crate that the profiles' queries accept. */
+  g_autofree char *crate = g_build_filename (extract, "data", NULL);
+  g_autofree char *o3 = NULL;
+  g_assert_cmpint (strand_test_spawn (NULL, NULL, &o3, NULL, "/usr/bin/python3",
+                                      STRAND_SOURCE_ROOT "/tests/export/check-rocrate.py", crate,
+                                      STRAND_SOURCE_ROOT "/tests/fixtures/export/ro-crate-1.1-context.excerpt.jsonld",
+                                      "4", NULL), ==, 0);
   g_autofree char *empty = g_build_filename (extract, "data/_run/sequence/run/RunFolder/Data/empty", NULL);
   g_assert_true (g_file_test (empty, G_FILE_TEST_IS_DIR));
   g_autofree char *merged = g_build_filename (extract, "data/s1/merge/out/merged.txt", NULL);
