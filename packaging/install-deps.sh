@@ -12,7 +12,7 @@ packages="gcc libc6-dev make pkg-config meson ninja-build
   bwa samtools bcftools tabix bowtie2-examples"
 if [ "${1:-}" = "--test" ]; then
   packages="$packages g++ python3 python3-jsonschema python3-nacl
-    python3-prov python3-rdflib graphviz"
+    python3-prov python3-rdflib graphviz hdf5-tools"
 fi
 
 missing=""

@@ -27,6 +27,8 @@ static const char usage[] =
   "  check              check data files: format, integrity, digests (--manifest)\n"
   "  archive            a run's outputs and signed records in one .tar.zst\n"
   "  verify-archive     check an archive offline, on any machine\n"
+  "  equipment status   machines' state, service due, failure risk (from event feeds)\n"
+  "  equipment utilization  busy over available time per machine and day; forecast\n"
   "\n"
   "Run 'strand COMMAND --help' for a command's options.\n"
   "Global: strand --version\n";
@@ -62,6 +64,8 @@ main (int argc, char **argv)
     return strand_cmd_check (argc - 1, argv + 1);
   if (strcmp (argv[1], "validate") == 0)
     return strand_cmd_validate (argc - 1, argv + 1);
+  if (strcmp (argv[1], "equipment") == 0)
+    return strand_cmd_equipment (argc - 1, argv + 1);
   static const struct {
     const char *name;
     int (*run) (int, char **);

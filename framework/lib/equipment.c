@@ -22,6 +22,7 @@ equipment_free (gpointer p)
   g_array_unref (e->hours);
   g_ptr_array_unref (e->maintenance);
   g_free (e->where);
+  strand_health_free (e->health);
   g_free (e);
 }
 
@@ -86,7 +87,7 @@ load_item (JsonNode *n, const char *where, GPtrArray *items, GHashTable *ids, GP
     }
   JsonObject *o = json_node_get_object (n);
   static const char *const keys[] = { "id", "class", "capacity", "cores", "memory_bytes", "gpus",
-                                      "hours", "maintenance", NULL };
+                                      "hours", "maintenance", "service", "reliability", NULL };
   g_autoptr (GList) members = json_object_get_members (o);
   for (GList *m = members; m; m = m->next)
     if (!g_strv_contains (keys, m->data))
@@ -113,6 +114,7 @@ load_item (JsonNode *n, const char *where, GPtrArray *items, GHashTable *ids, GP
   e->where = g_strdup (where);
   e->hours = g_array_new (FALSE, FALSE, sizeof (StrandHours));
   e->maintenance = g_ptr_array_new_with_free_func (maintenance_free);
+  e->health = strand_health_load (o, where, id, problems);
   g_ptr_array_add (items, e);
 
   struct { const char *key; gint64 min, max, fallback; } nums[] = {

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "equipment-health.h"
 #include "problems.h"
 
 G_BEGIN_DECLS
@@ -33,6 +34,7 @@ typedef struct {
   GArray *hours;         /* StrandHours; empty: always operating */
   GPtrArray *maintenance; /* StrandMaintenance, sorted by start */
   char *where;
+  StrandHealth *health;  /* service counters and failure estimate; never NULL */
 } StrandEquipment;
 
 typedef struct {

@@ -61,6 +61,13 @@
  * - STRAND_RECORD_EVENT "urn:strand:record:event:v1": anything else worth
  *   keeping (equipment events, run start and end). subject may be empty.
  *   predicate {"ledger", "event", "time", "details"}.
+ *
+ * - STRAND_RECORD_EQUIPMENT_STATUS "urn:strand:record:equipment-status:v1":
+ *   a machine's status changed (equipment-monitor.h). subject empty.
+ *   predicate {"ledger", "equipment", "class", "status", "previous",
+ *   "time", "counters" {NAME: count since service}, and when they apply
+ *   "reason", "tasks" (running now), "interrupted" (tasks it cut short),
+ *   "serviced": true, "failure": true, "source" ("FEED:LINE")}.
  */
 #pragma once
 
@@ -72,4 +79,5 @@
 #define STRAND_RECORD_MATERIALIZE "urn:strand:record:materialize:v1"
 #define STRAND_RECORD_GC "urn:strand:record:gc:v1"
 #define STRAND_RECORD_EVENT "urn:strand:record:event:v1"
+#define STRAND_RECORD_EQUIPMENT_STATUS "urn:strand:record:equipment-status:v1"
 #define STRAND_LEDGER_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
