@@ -7,6 +7,8 @@
  *   keys/host.pub     the public key, hex: what verifiers need
  *   ledger/log.jsonl  the records, one per line
  *   ledger/lock       flock()ed by the one writer
+ *   ledger/tree.*     the Merkle tree of the records, kept by the writer
+ *                     (merkle-tree.h)
  *
  * One process writes a ledger at a time (a lock file enforces it); within it,
  * the functions below may be called from several threads. Appends are
