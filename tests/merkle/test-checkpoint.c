@@ -396,6 +396,32 @@ test_store (Fixture *f, gconstpointer data)
   g_assert_error (error, STRAND_CHECKPOINT_ERROR, STRAND_CHECKPOINT_ERROR_BAD_SIGNATURE);
 }
 
+/* While a writer holds the ledger, the tree it keeps is read as it stands:
+ * its synced records, not the ones still buffered. */
+static void
+test_live_writer (Fixture *f, gconstpointer data)
+{
+  add_records (f, 4);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (StrandProvenance) writer = strand_provenance_open (f->dir, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (JsonNode) details = json_from_string ("{\"live\": true}", NULL);
+      StrandEventFacts facts = { .event = "test", .time_us = 1795000000000000 + i, .details = details };
+      g_autoptr (JsonNode) st = strand_statement_event (&facts);
+      g_assert_cmpuint (strand_ledger_append (strand_provenance_ledger (writer), st, NULL, &error), >, 0);
+      if (i == 1)
+        g_assert_true (strand_ledger_sync (strand_provenance_ledger (writer), &error));
+    }
+  g_autoptr (StrandTree) tree = strand_checkpoint_open_tree (f->dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strand_tree_size (tree), ==, 6);
+  g_autoptr (StrandCheckpoint) cp = strand_checkpoint_make (f->dir, tree, 6, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strand_checkpoint_size (cp), ==, 6);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -404,5 +430,7 @@ main (int argc, char **argv)
   g_test_add ("/checkpoint/other-keys", Fixture, NULL, fixture_setup, test_other_keys, fixture_teardown);
   g_test_add ("/checkpoint/malformed", Fixture, NULL, fixture_setup, test_malformed, fixture_teardown);
   g_test_add ("/checkpoint/store", Fixture, NULL, fixture_setup, test_store, fixture_teardown);
+  g_test_add ("/checkpoint/live-writer", Fixture, NULL, fixture_setup, test_live_writer,
+              fixture_teardown);
   return g_test_run ();
 }
