@@ -61,6 +61,8 @@ int strand_cmd_archive (int argc, char **argv);
 int strand_cmd_verify_archive (int argc, char **argv);
 int strand_cmd_export (int argc, char **argv);
 int strand_cmd_diff (int argc, char **argv);
+int strand_cmd_checkpoint (int argc, char **argv);
+int strand_cmd_proof (int argc, char **argv);
 
 /* Parses `argv` with `context`; on a usage error prints it and returns FALSE. */
 gboolean strand_cli_parse (GOptionContext *context, int *argc, char ***argv);

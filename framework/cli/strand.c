@@ -24,6 +24,8 @@ static const char usage[] =
   "  verify             check every record and object; exit 1 if anything changed\n"
   "  export             a run as W3C PROV-JSON or an RO-Crate, from its records\n"
   "  diff               what differs between two runs; exit 1 if their outputs do\n"
+  "  checkpoint         sign the ledger's Merkle tree (C2SP checkpoint), keep and print it\n"
+  "  proof              Merkle proofs: the records of a data item, log growth; --verify\n"
   "  check              check data files: format, integrity, digests (--manifest)\n"
   "  archive            a run's outputs and signed records in one .tar.zst\n"
   "  verify-archive     check an archive offline, on any machine\n"
@@ -75,6 +77,7 @@ main (int argc, char **argv)
     { "lineage", strand_cmd_lineage }, { "verify", strand_cmd_verify },
     { "archive", strand_cmd_archive }, { "verify-archive", strand_cmd_verify_archive },
     { "export", strand_cmd_export },   { "diff", strand_cmd_diff },
+    { "checkpoint", strand_cmd_checkpoint }, { "proof", strand_cmd_proof },
   };
   for (guint i = 0; i < G_N_ELEMENTS (store_commands); i++)
     if (strcmp (argv[1], store_commands[i].name) == 0)

@@ -317,3 +317,26 @@ strand_key_public_hex (const StrandKey *key)
 {
   return key->pub_hex;
 }
+
+void
+strand_key_public (const StrandKey *key, guint8 pk[crypto_sign_PUBLICKEYBYTES])
+{
+  memcpy (pk, key->pk, crypto_sign_PUBLICKEYBYTES);
+}
+
+StrandKey *
+strand_key_from_public (const guint8 pk[crypto_sign_PUBLICKEYBYTES])
+{
+  strand_sodium_init ();
+  StrandKey *key = g_new0 (StrandKey, 1);
+  memcpy (key->pk, pk, crypto_sign_PUBLICKEYBYTES);
+  key_fill_ids (key);
+  return key;
+}
+
+gboolean
+strand_key_sign (const StrandKey *key, const void *data, gsize len, guint8 sig[crypto_sign_BYTES])
+{
+  g_return_val_if_fail (key->has_secret, FALSE);
+  return crypto_sign_detached (sig, NULL, data, len, key->sk) == 0;
+}

@@ -24,6 +24,7 @@
 #include "digest.h"
 #include "fs-util.h"
 #include "json-util.h"
+#include "merkle-tree.h"
 #include "problems.h"
 
 G_DEFINE_QUARK (strand-ledger-error-quark, strand_ledger_error)
@@ -48,6 +49,8 @@ struct StrandLedger {
   StrandSha256 *sha;
   gboolean dirty;     /* appended since the last sync */
   char *broken;       /* why the ledger refuses to go on, once it must */
+  StrandTree *tree;   /* the Merkle tree beside the log (merkle-tree.h); NULL when it
+                       * could not be kept, until the next open rebuilds it */
 };
 
 static gboolean
@@ -259,6 +262,19 @@ recover_tail (StrandLedger *l, guint64 *cut, GError **error)
 
 /* ---- Open, append, sync, close ---- */
 
+/* The tree is derived from the log: when it cannot be kept, records are
+ * still written, and the next open rebuilds it. */
+static StrandTree *
+open_tree (const char *log_path)
+{
+  g_autoptr (GError) error = NULL;
+  StrandTree *tree = strand_tree_open (log_path, &error);
+  if (tree == NULL)
+    g_warning ("ledger %s: cannot keep its Merkle tree (%s); it is rebuilt when the ledger is "
+               "next opened", log_path, error->message);
+  return tree;
+}
+
 StrandLedger *
 strand_ledger_open (const char *dir, StrandKey *key, guint64 *recovered, GError **error)
 {
@@ -323,6 +339,7 @@ strand_ledger_open (const char *dir, StrandKey *key, guint64 *recovered, GError 
     return NULL;
   if (recovered != NULL)
     *recovered = cut;
+  l->tree = open_tree (l->path);
   return g_steal_pointer (&l);
 }
 
@@ -437,6 +454,10 @@ strand_ledger_append (StrandLedger *l, JsonNode *statement, char hash[65], GErro
   strand_line_append (l->buffer, payload, payload_len, l->key.keyid, sig, l->last_hash, seq);
   char line_hash[65];
   hash_hex (l->sha, l->buffer->str + start, l->buffer->len - start, line_hash);
+  guint8 leaf[STRAND_MERKLE_HASH_LEN] = { 0 };
+  guint64 line_offset = l->file_size + start;
+  if (l->tree != NULL)
+    strand_merkle_leaf_hash (l->buffer->str + start, l->buffer->len - start, leaf);
   g_string_append_c (l->buffer, '\n');
 
   if (l->buffer->len >= FLUSH_AT && !ledger_flush (l, error))
@@ -448,6 +469,8 @@ strand_ledger_append (StrandLedger *l, JsonNode *statement, char hash[65], GErro
   l->last_seq = seq;
   memcpy (l->last_hash, line_hash, 65);
   l->dirty = TRUE;
+  if (l->tree != NULL)
+    strand_tree_append (l->tree, leaf, line_offset);
   if (hash != NULL)
     memcpy (hash, line_hash, 65);
   return seq;
@@ -468,6 +491,14 @@ strand_ledger_sync (StrandLedger *l, GError **error)
       return errno_error (error, saved, "cannot sync", l->path);
     }
   l->dirty = FALSE;
+  /* The tree takes the records once they are durable. */
+  g_autoptr (GError) tree_error = NULL;
+  if (l->tree != NULL && !strand_tree_flush (l->tree, &tree_error))
+    {
+      g_warning ("ledger %s: cannot keep its Merkle tree (%s); it is rebuilt when the ledger is "
+                 "next opened", l->path, tree_error->message);
+      g_clear_pointer (&l->tree, strand_tree_close);
+    }
   return TRUE;
 }
 
@@ -487,6 +518,7 @@ strand_ledger_close (StrandLedger *l)
         g_warning ("ledger: %" G_GUINT64_FORMAT " buffered bytes may be lost: %s", pending,
                    error->message);
     }
+  strand_tree_close (l->tree);
   if (l->fd >= 0)
     close (l->fd);
   if (l->lock_fd >= 0)

@@ -7,6 +7,8 @@
  *   keys/host.pub     the public key, hex: what verifiers need
  *   ledger/log.jsonl  the records, one per line
  *   ledger/lock       flock()ed by the one writer
+ *   ledger/tree.*     the Merkle tree of the records, kept by the writer
+ *                     (merkle-tree.h)
  *
  * One process writes a ledger at a time (a lock file enforces it); within it,
  * the functions below may be called from several threads. Appends are
@@ -58,6 +60,12 @@ void strand_key_free (StrandKey *key);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandKey, strand_key_free)
 const char *strand_key_id (const StrandKey *key);        /* sha256 hex of the public key */
 const char *strand_key_public_hex (const StrandKey *key);
+/* For signatures other than records' (checkpoints): the raw public key, a
+ * key from one (public half only), and an Ed25519 signature over `data`
+ * (FALSE when the key has no secret half). */
+void strand_key_public (const StrandKey *key, guint8 pk[32]);
+StrandKey *strand_key_from_public (const guint8 pk[32]);
+gboolean strand_key_sign (const StrandKey *key, const void *data, gsize len, guint8 sig[64]);
 
 typedef struct StrandLedger StrandLedger;
 

@@ -12,10 +12,10 @@
  * algorithms of RFC 9162 sections 2.1.3.2 and 2.1.4.2.
  *
  * Everything here works over an in-memory array of leaf hashes (32 bytes
- * each, n * 32 bytes in all): a root or a proof costs O(n) hashes. The next
- * step is an on-disk, incremental form (the perfect subtrees' roots kept
- * beside the log, so a proof costs O(log n) reads and an append O(log n)
- * hashes); the proof format does not change with it. */
+ * each, n * 32 bytes in all): a root or a proof costs O(n) hashes. It is the
+ * reference the on-disk tree the ledger keeps (merkle-tree.h: O(log n) reads
+ * a proof, O(log n) hashes an append) is tested against, and what a
+ * verifier needs: the verify functions take proofs from either. */
 #pragma once
 
 #include <glib.h>

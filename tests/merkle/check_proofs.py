@@ -11,11 +11,18 @@ compares, and runs the RFC 9162 verification algorithms on it. Uses only
 the standard library. Exits 0 when everything holds, 1 otherwise, naming
 what failed on stderr.
 
-PROOFS_JSON: {"size": N, "root": HEX,
-  "inclusion": [{"index": M, "size": N, "root": HEX, "proof": [HEX...]}...],
-  "consistency": [{"first": M, "second": N, "first_root": HEX,
-                   "second_root": HEX, "proof": [HEX...]}...]}
+PROOFS_JSON is either a list of proofs made by a test:
+  {"size": N, "root": HEX,
+   "inclusion": [{"index": M, "size": N, "root": HEX, "proof": [HEX...]}...],
+   "consistency": [{"first": M, "second": N, "first_root": HEX,
+                    "second_root": HEX, "proof": [HEX...]}...]}
+or a document printed by `strand proof --json` (schemas/proof.schema.json),
+whose checkpoints' size and root are read from their notes and must be the
+log's; each record must be the log's line at its leaf, name one of the
+subjects' digests, and have the leaf hash and audit path the log gives it.
+The notes' signatures are check_signed_note.py's business.
 """
+import base64
 import hashlib
 import json
 import sys
@@ -124,6 +131,71 @@ def unhex(text):
     return raw
 
 
+def note_tree(note):
+    """Origin, size and root hash of a checkpoint note's text."""
+    text = note[:note.rfind("\n\n") + 1]
+    origin, size, root = text.split("\n")[:3]
+    return origin, int(size), base64.b64decode(root, validate=True)
+
+
+def digests(node):
+    """Every {"sha256": HEX} digest in a statement."""
+    if isinstance(node, dict):
+        found = {node["sha256"]} if isinstance(node.get("sha256"), str) else set()
+        for value in node.values():
+            found |= digests(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(digests(v) for v in node)) if node else set()
+    return set()
+
+
+def check_checkpoint(cp, leaves, check, what):
+    origin, n, root = note_tree(cp["note"])
+    check((cp["origin"], cp["size"], unhex(cp["root"])) == (origin, n, root),
+          what + ": origin, size and root are not the note's")
+    check(n <= len(leaves) and root == mth(leaves[:n]),
+          what + ": the root of %d records is not the log's" % n)
+    return n, root
+
+
+def check_document(doc, lines, leaves, check):
+    """A proof printed by `strand proof --json`."""
+    if doc["format"] == "urn:strand:proof:inclusion:v1":
+        n, root = check_checkpoint(doc["checkpoint"], leaves, check, "checkpoint")
+        check(len(doc["inclusion"]) > 0, "no records")
+        for inc in doc["inclusion"]:
+            m = inc["leaf_index"]
+            what = "record %d (leaf %d)" % (inc["seq"], m)
+            record = inc["record"].encode()
+            if not (inc["seq"] == m + 1 and 0 <= m < n):
+                check(False, what + ": out of range")
+                continue
+            check(record == lines[m], what + ": not the log's line")
+            check(unhex(inc["leaf_hash"]) == leaf_hash(record) == leaves[m], what + ": leaf hash")
+            proof = [unhex(h) for h in inc["audit_path"]]
+            check(proof == path(m, leaves[:n]), what + ": audit path differs from PATH")
+            check(verify_inclusion(leaf_hash(record), m, n, proof, root),
+                  what + ": does not verify")
+            statement = json.loads(base64.b64decode(json.loads(record)["dsse"]["payload"]))
+            check(set(doc["subjects"]) & digests(statement), what + ": names no subject")
+        return "%d records in the tree of %d" % (len(doc["inclusion"]), n)
+    if doc["format"] == "urn:strand:proof:consistency:v1":
+        m, old_root = check_checkpoint(doc["old"], leaves, check, "old")
+        n, new_root = check_checkpoint(doc["new"], leaves, check, "new")
+        proof = [unhex(h) for h in doc["proof"]]
+        if not 1 <= m <= n <= len(leaves):
+            check(False, "consistency %d to %d: out of range" % (m, n))
+        else:
+            check(proof == subproof(m, leaves[:n], True),
+                  "consistency %d to %d: proof differs from PROOF" % (m, n))
+            check(verify_consistency(m, n, proof, old_root, new_root),
+                  "consistency %d to %d: does not verify" % (m, n))
+        return "the tree of %d records is a prefix of the tree of %d" % (m, n)
+    check(False, "unknown format %r" % doc["format"])
+    return ""
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -141,6 +213,15 @@ def main(argv):
     def check(ok, what):
         if not ok:
             failures.append(what)
+
+    if "format" in doc:
+        said = check_document(doc, lines, leaves, check)
+        for what in failures:
+            print("FAIL: " + what, file=sys.stderr)
+        if failures:
+            return 1
+        print("ok: %s" % said)
+        return 0
 
     n = doc["size"]
     check(n == len(leaves), "size %d, but the log has %d records" % (n, len(leaves)))
