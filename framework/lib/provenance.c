@@ -157,7 +157,7 @@ strand_provenance_ingest (StrandProvenance *prov, const char *path, const char *
    * directory (a sequencer's run folder) becomes a tree. */
   if (g_file_test (abs, G_FILE_TEST_IS_DIR))
     {
-      g_autoptr (StrandTree) tree = NULL;
+      g_autoptr (StrandDirTree) tree = NULL;
       if (!strand_store_ingest_tree (prov->store, abs, FALSE, info, &tree, error))
         return FALSE;
       info->size = tree->bytes;

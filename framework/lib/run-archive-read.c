@@ -433,14 +433,14 @@ check_records (Reader *r, StrandArchiveReport *report)
         }
       const char *bytes = g_bytes_get_data (s->bytes, &len);
       g_clear_error (&error);
-      g_autoptr (StrandTree) tree = strand_tree_parse (bytes, len, &error);
+      g_autoptr (StrandDirTree) tree = strand_dir_tree_parse (bytes, len, &error);
       if (tree == NULL)
         {
           problem (r, "bad-tree", where, "%s", error->message);
           continue;
         }
       for (guint i = 0; i < tree->entries->len; i++)
-        g_hash_table_add (made, g_strdup (((StrandTreeEntry *) tree->entries->pdata[i])->sha256));
+        g_hash_table_add (made, g_strdup (((StrandDirEntry *) tree->entries->pdata[i])->sha256));
     }
   g_hash_table_iter_init (&it, r->files);
   while (g_hash_table_iter_next (&it, &key_rel, &value))

@@ -104,12 +104,12 @@ add_output (Plan *p, const char *dir, const char *sha256, GError **error)
 {
   if (!strand_store_is_tree (p->store, sha256))
     return add_payload_object (p, dir, sha256, FALSE, error);
-  g_autoptr (StrandTree) tree = strand_store_read_tree (p->store, sha256, error);
+  g_autoptr (StrandDirTree) tree = strand_store_read_tree (p->store, sha256, error);
   if (tree == NULL)
     return FALSE;
   for (guint i = 0; i < tree->entries->len; i++)
     {
-      const StrandTreeEntry *te = tree->entries->pdata[i];
+      const StrandDirEntry *te = tree->entries->pdata[i];
       g_autofree char *path = g_strconcat (dir, "/", te->path, NULL);
       if (!add_payload_object (p, path, te->sha256, te->executable, error))
         return FALSE;

@@ -83,7 +83,7 @@ store_outputs (StrandProvenance *prov, StrandTaskResult *r)
                   !g_file_test (out->path, G_FILE_TEST_IS_SYMLINK);
       if (out->tree)
         {
-          g_autoptr (StrandTree) tree = NULL;
+          g_autoptr (StrandDirTree) tree = NULL;
           stored = strand_store_ingest_tree (store, out->path, FALSE, &info, &tree, &error);
           if (stored)
             info.size = tree->bytes;

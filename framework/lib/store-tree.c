@@ -20,22 +20,22 @@
 static void
 entry_free (gpointer p)
 {
-  StrandTreeEntry *e = p;
+  StrandDirEntry *e = p;
   g_free (e->path);
   g_free (e);
 }
 
-static StrandTree *
+static StrandDirTree *
 tree_new (void)
 {
-  StrandTree *tree = g_new0 (StrandTree, 1);
+  StrandDirTree *tree = g_new0 (StrandDirTree, 1);
   tree->dirs = g_ptr_array_new_with_free_func (g_free);
   tree->entries = g_ptr_array_new_with_free_func (entry_free);
   return tree;
 }
 
 void
-strand_tree_free (StrandTree *tree)
+strand_dir_tree_free (StrandDirTree *tree)
 {
   if (tree == NULL)
     return;
@@ -53,14 +53,14 @@ compare_paths (gconstpointer a, gconstpointer b)
 static int
 compare_entries (gconstpointer a, gconstpointer b)
 {
-  return strcmp ((*(StrandTreeEntry *const *) a)->path, (*(StrandTreeEntry *const *) b)->path);
+  return strcmp ((*(StrandDirEntry *const *) a)->path, (*(StrandDirEntry *const *) b)->path);
 }
 
 /* ---- storing a directory -------------------------------------------------- */
 
 static gboolean
 walk (StrandStore *store, const char *root, const char *rel, gboolean allow_link,
-      StrandTree *tree, GError **error)
+      StrandDirTree *tree, GError **error)
 {
   g_autofree char *abs = rel ? g_build_filename (root, rel, NULL) : g_strdup (root);
   g_autoptr (GDir) dir = g_dir_open (abs, 0, error);
@@ -90,7 +90,7 @@ walk (StrandStore *store, const char *root, const char *rel, gboolean allow_link
           StrandObjectInfo info;
           if (!strand_store_ingest_file (store, child, allow_link, &info, error))
             return FALSE;
-          StrandTreeEntry *e = g_new0 (StrandTreeEntry, 1);
+          StrandDirEntry *e = g_new0 (StrandDirEntry, 1);
           e->path = g_steal_pointer (&child_rel);
           memcpy (e->sha256, info.sha256, sizeof e->sha256);
           e->size = info.size;
@@ -110,7 +110,7 @@ walk (StrandStore *store, const char *root, const char *rel, gboolean allow_link
 }
 
 static char *
-tree_to_canonical_json (const StrandTree *tree)
+tree_to_canonical_json (const StrandDirTree *tree)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -125,7 +125,7 @@ tree_to_canonical_json (const StrandTree *tree)
   json_builder_begin_array (b);
   for (guint i = 0; i < tree->entries->len; i++)
     {
-      const StrandTreeEntry *e = tree->entries->pdata[i];
+      const StrandDirEntry *e = tree->entries->pdata[i];
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "path");
       json_builder_add_string_value (b, e->path);
@@ -145,7 +145,7 @@ tree_to_canonical_json (const StrandTree *tree)
 
 gboolean
 strand_store_ingest_tree (StrandStore *store, const char *dir, gboolean allow_link,
-                          StrandObjectInfo *info, StrandTree **tree_out, GError **error)
+                          StrandObjectInfo *info, StrandDirTree **tree_out, GError **error)
 {
   g_return_val_if_fail (store != NULL && dir != NULL && info != NULL, FALSE);
   struct stat st;
@@ -155,7 +155,7 @@ strand_store_ingest_tree (StrandStore *store, const char *dir, gboolean allow_li
                    dir);
       return FALSE;
     }
-  g_autoptr (StrandTree) tree = tree_new ();
+  g_autoptr (StrandDirTree) tree = tree_new ();
   if (!walk (store, dir, NULL, allow_link, tree, error))
     return FALSE;
   g_ptr_array_sort (tree->dirs, compare_paths);
@@ -206,8 +206,8 @@ string_member (JsonObject *o, const char *key)
   return json_node_get_string (n);
 }
 
-StrandTree *
-strand_tree_parse (const char *data, gsize len, GError **error)
+StrandDirTree *
+strand_dir_tree_parse (const char *data, gsize len, GError **error)
 {
   if (len < strlen (TREE_MAGIC) || memcmp (data, TREE_MAGIC, strlen (TREE_MAGIC)) != 0)
     return invalid (error, "it does not start as a tree manifest does"), NULL;
@@ -230,7 +230,7 @@ strand_tree_parse (const char *data, gsize len, GError **error)
   if (dn == NULL || en == NULL || !JSON_NODE_HOLDS_ARRAY (dn) || !JSON_NODE_HOLDS_ARRAY (en))
     return invalid (error, "\"dirs\" and \"entries\" must be arrays"), NULL;
 
-  g_autoptr (StrandTree) tree = tree_new ();
+  g_autoptr (StrandDirTree) tree = tree_new ();
   g_autoptr (GHashTable) dirs = g_hash_table_new (g_str_hash, g_str_equal);
   JsonArray *da = json_node_get_array (dn);
   for (guint i = 0; i < json_array_get_length (da); i++)
@@ -265,7 +265,7 @@ strand_tree_parse (const char *data, gsize len, GError **error)
       if (size == NULL || !JSON_NODE_HOLDS_VALUE (size) ||
           json_node_get_value_type (size) != G_TYPE_INT64 || json_node_get_int (size) < 0)
         return invalid (error, "entries[%u] (%s) has no valid size", i, path), NULL;
-      if (i > 0 && strcmp (((StrandTreeEntry *) tree->entries->pdata[i - 1])->path, path) >= 0)
+      if (i > 0 && strcmp (((StrandDirEntry *) tree->entries->pdata[i - 1])->path, path) >= 0)
         return invalid (error, "entries[%u] (%s) is out of order or repeated", i, path), NULL;
       if (g_hash_table_contains (dirs, path))
         return invalid (error, "%s is both a file and a directory", path), NULL;
@@ -276,7 +276,7 @@ strand_tree_parse (const char *data, gsize len, GError **error)
           if (!g_hash_table_contains (dirs, parent))
             return invalid (error, "the directory of %s is not listed", path), NULL;
         }
-      StrandTreeEntry *e = g_new0 (StrandTreeEntry, 1);
+      StrandDirEntry *e = g_new0 (StrandDirEntry, 1);
       e->path = g_strdup (path);
       memcpy (e->sha256, sha, 64);
       e->size = (guint64) json_node_get_int (size);
@@ -328,14 +328,14 @@ read_manifest (StrandStore *store, const char *sha256, gboolean quiet, char **da
   return g_file_get_contents (path, data, len, error);
 }
 
-StrandTree *
+StrandDirTree *
 strand_store_read_tree (StrandStore *store, const char *sha256, GError **error)
 {
   g_autofree char *data = NULL;
   gsize len = 0;
   if (!read_manifest (store, sha256, FALSE, &data, &len, error))
     return NULL;
-  return strand_tree_parse (data, len, error);
+  return strand_dir_tree_parse (data, len, error);
 }
 
 gboolean
@@ -345,14 +345,14 @@ strand_store_is_tree (StrandStore *store, const char *sha256)
   gsize len = 0;
   if (!read_manifest (store, sha256, TRUE, &data, &len, NULL))
     return FALSE;
-  g_autoptr (StrandTree) tree = strand_tree_parse (data, len, NULL);
+  g_autoptr (StrandDirTree) tree = strand_dir_tree_parse (data, len, NULL);
   return tree != NULL;
 }
 
 /* ---- views and copies ----------------------------------------------------- */
 
 static gboolean
-make_dirs (const StrandTree *tree, const char *dest, GError **error)
+make_dirs (const StrandDirTree *tree, const char *dest, GError **error)
 {
   if (g_mkdir (dest, 0750) != 0)
     {
@@ -378,12 +378,12 @@ make_dirs (const StrandTree *tree, const char *dest, GError **error)
 gboolean
 strand_store_link_tree (StrandStore *store, const char *sha256, const char *dest, GError **error)
 {
-  g_autoptr (StrandTree) tree = strand_store_read_tree (store, sha256, error);
+  g_autoptr (StrandDirTree) tree = strand_store_read_tree (store, sha256, error);
   if (tree == NULL || !make_dirs (tree, dest, error))
     return FALSE;
   for (guint i = 0; i < tree->entries->len; i++)
     {
-      const StrandTreeEntry *e = tree->entries->pdata[i];
+      const StrandDirEntry *e = tree->entries->pdata[i];
       g_autofree char *object = strand_store_object_path (store, e->sha256);
       g_autofree char *link = g_build_filename (dest, e->path, NULL);
       if (!strand_store_contains (store, e->sha256))
@@ -405,12 +405,12 @@ gboolean
 strand_store_materialize_tree (StrandStore *store, const char *sha256, const char *dest,
                                GError **error)
 {
-  g_autoptr (StrandTree) tree = strand_store_read_tree (store, sha256, error);
+  g_autoptr (StrandDirTree) tree = strand_store_read_tree (store, sha256, error);
   if (tree == NULL || !make_dirs (tree, dest, error))
     return FALSE;
   for (guint i = 0; i < tree->entries->len; i++)
     {
-      const StrandTreeEntry *e = tree->entries->pdata[i];
+      const StrandDirEntry *e = tree->entries->pdata[i];
       g_autofree char *to = g_build_filename (dest, e->path, NULL);
       if (!strand_store_materialize (store, e->sha256, to, NULL, error))
         return FALSE;
@@ -431,15 +431,15 @@ strand_store_add_tree_members (StrandStore *store, GHashTable *live)
     g_ptr_array_add (roots, g_strdup (key));
   for (guint i = 0; i < roots->len; i++)
     {
-      g_autoptr (StrandTree) tree = NULL;
+      g_autoptr (StrandDirTree) tree = NULL;
       g_autofree char *data = NULL;
       gsize len = 0;
       if (!read_manifest (store, roots->pdata[i], TRUE, &data, &len, NULL) ||
-          (tree = strand_tree_parse (data, len, NULL)) == NULL)
+          (tree = strand_dir_tree_parse (data, len, NULL)) == NULL)
         continue;
       for (guint k = 0; k < tree->entries->len; k++)
         {
-          const StrandTreeEntry *e = tree->entries->pdata[k];
+          const StrandDirEntry *e = tree->entries->pdata[k];
           if (!g_hash_table_contains (live, e->sha256))
             g_hash_table_add (live, g_strdup (e->sha256));
         }

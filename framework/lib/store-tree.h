@@ -28,30 +28,30 @@ typedef struct {
   char sha256[65];
   guint64 size;
   gboolean executable;
-} StrandTreeEntry;
+} StrandDirEntry;
 
 typedef struct {
   GPtrArray *dirs;    /* char*: every directory, sorted */
-  GPtrArray *entries; /* StrandTreeEntry, sorted by path */
+  GPtrArray *entries; /* StrandDirEntry, sorted by path */
   guint64 bytes;      /* sum of the entries' sizes */
-} StrandTree;
+} StrandDirTree;
 
-void strand_tree_free (StrandTree *tree);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandTree, strand_tree_free)
+void strand_dir_tree_free (StrandDirTree *tree);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandDirTree, strand_dir_tree_free)
 
 /* Stores every file under `dir` and then the manifest; `info` describes the
  * manifest object (its sha256 names the tree), `tree` (may be NULL) receives
  * the listing. `allow_link` as for strand_store_ingest_file(). INVALID for a
  * symlink or special file inside (named), NO_SPACE as a file ingest. */
 gboolean strand_store_ingest_tree (StrandStore *store, const char *dir, gboolean allow_link,
-                                   StrandObjectInfo *info, StrandTree **tree, GError **error);
+                                   StrandObjectInfo *info, StrandDirTree **tree, GError **error);
 
 /* Parses a manifest's bytes. INVALID, naming the fault, for anything that is
  * not a well-formed tree: unsafe paths (absolute, "..", empty parts), entries
  * out of order or repeated, bad digests. */
-StrandTree *strand_tree_parse (const char *data, gsize len, GError **error);
+StrandDirTree *strand_dir_tree_parse (const char *data, gsize len, GError **error);
 /* Reads and parses the tree object `sha256`: NOT_FOUND, INVALID. */
-StrandTree *strand_store_read_tree (StrandStore *store, const char *sha256, GError **error);
+StrandDirTree *strand_store_read_tree (StrandStore *store, const char *sha256, GError **error);
 /* TRUE when object `sha256` is a tree manifest (a cheap look at its first
  * bytes, then a parse). */
 gboolean strand_store_is_tree (StrandStore *store, const char *sha256);

@@ -19,7 +19,7 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (StrandTree) tree = strand_tree_parse ((const char *) data, size, &error);
+  g_autoptr (StrandDirTree) tree = strand_dir_tree_parse ((const char *) data, size, &error);
   if (tree == NULL)
     {
       if (error == NULL || error->message == NULL)
@@ -30,9 +30,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     check_path (tree->dirs->pdata[i]);
   for (guint i = 0; i < tree->entries->len; i++)
     {
-      const StrandTreeEntry *e = tree->entries->pdata[i];
+      const StrandDirEntry *e = tree->entries->pdata[i];
       check_path (e->path);
-      if (i > 0 && strcmp (((StrandTreeEntry *) tree->entries->pdata[i - 1])->path, e->path) >= 0)
+      if (i > 0 && strcmp (((StrandDirEntry *) tree->entries->pdata[i - 1])->path, e->path) >= 0)
         g_error ("entries out of order accepted");
     }
   return 0;

@@ -66,7 +66,7 @@ test_ingest_and_view (Fixture *f, gconstpointer data)
   g_autofree char *root = make_run_folder (f, "run1");
   g_autoptr (GError) error = NULL;
   StrandObjectInfo info;
-  g_autoptr (StrandTree) tree = NULL;
+  g_autoptr (StrandDirTree) tree = NULL;
   g_assert_true (strand_store_ingest_tree (f->store, root, FALSE, &info, &tree, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (tree->entries->len, ==, 4);
@@ -159,7 +159,7 @@ test_hostile_manifests (Fixture *f, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr (GError) error = NULL;
-      g_autoptr (StrandTree) tree = strand_tree_parse (cases[i].json, strlen (cases[i].json), &error);
+      g_autoptr (StrandDirTree) tree = strand_dir_tree_parse (cases[i].json, strlen (cases[i].json), &error);
       g_assert_null (tree);
       g_assert_error (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_INVALID);
       if (strstr (error->message, cases[i].fault) == NULL)
@@ -189,9 +189,9 @@ test_missing_member (Fixture *f, gconstpointer data)
 {
   g_autofree char *root = make_run_folder (f, "run");
   StrandObjectInfo info;
-  g_autoptr (StrandTree) tree = NULL;
+  g_autoptr (StrandDirTree) tree = NULL;
   g_assert_true (strand_store_ingest_tree (f->store, root, FALSE, &info, &tree, NULL));
-  const StrandTreeEntry *e = tree->entries->pdata[0];
+  const StrandDirEntry *e = tree->entries->pdata[0];
   g_assert_true (strand_store_remove (f->store, e->sha256, NULL));
   g_autofree char *view = g_build_filename (f->dir, "view", NULL);
   g_autoptr (GError) error = NULL;
