@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "run-archive-private.h"
+#include "checkpoint.h"
 #include "digest.h"
 #include "fs-util.h"
+#include "merkle-proof.h"
 #include "store-tree.h"
 
 #define TAG_FILE_MAX (256u << 20) /* records of a very large run fit easily */
@@ -355,6 +357,8 @@ is_fixed_tag (const char *rel)
          strcmp (rel, "manifest-sha256.txt") == 0 || strcmp (rel, "manifest-md5.txt") == 0 ||
          strcmp (rel, "tagmanifest-sha256.txt") == 0 || strcmp (rel, "provenance/host.pub") == 0 ||
          strcmp (rel, "provenance/records.jsonl") == 0 ||
+         strcmp (rel, "provenance/host.vkey") == 0 || strcmp (rel, "provenance/checkpoint") == 0 ||
+         strcmp (rel, "provenance/inclusion-proof.json") == 0 ||
          (g_str_has_prefix (rel, "provenance/trees/") && g_str_has_suffix (rel, ".json"));
 }
 
@@ -457,6 +461,91 @@ static int
 compare_strings (gconstpointer a, gconstpointer b)
 {
   return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static char *
+bytes_text (GBytes *bytes)
+{
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  return g_strndup (data, len);
+}
+
+/* The signed checkpoint and the inclusion proof show that every archived
+ * record is in the host's log as it stood: the proof verifies with the
+ * archive's key against that checkpoint, and proves each record line. */
+static void
+check_proofs (Reader *r, StrandArchiveReport *report)
+{
+  GBytes *proof_bytes = tag_bytes (r, "provenance/inclusion-proof.json");
+  GBytes *note = tag_bytes (r, "provenance/checkpoint");
+  GBytes *records = tag_bytes (r, "provenance/records.jsonl");
+  GBytes *pub = tag_bytes (r, "provenance/host.pub");
+  g_autofree char *where = g_strdup_printf ("%s/provenance/inclusion-proof.json", r->top);
+  if (proof_bytes == NULL || note == NULL)
+    {
+      problem (r, "missing-proof", where, "the archive has no %s",
+               note == NULL ? "signed checkpoint" : "inclusion proof");
+      return;
+    }
+  if (records == NULL || pub == NULL)
+    return; /* reported by check_records */
+  g_autoptr (GError) error = NULL;
+  gsize len;
+  const char *data = g_bytes_get_data (pub, &len);
+  g_autoptr (StrandKey) host = strand_key_from_public_hex (data, len, "host.pub", NULL);
+  g_autoptr (StrandNoteKey) key = host ? strand_note_key_from_host (host) : NULL;
+  if (key == NULL)
+    return; /* reported by check_records */
+  g_autofree char *note_where = g_strdup_printf ("%s/provenance/checkpoint", r->top);
+  data = g_bytes_get_data (note, &len);
+  g_autoptr (StrandCheckpoint) cp = strand_checkpoint_parse (data, len, note_where, &error);
+  if (cp == NULL || !strand_checkpoint_verify (cp, key, &error))
+    {
+      problem (r, "bad-checkpoint", note_where, "%s", error->message);
+      return;
+    }
+  data = g_bytes_get_data (proof_bytes, &len);
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &error))
+    {
+      problem (r, "bad-proof", where, "%s", error->message);
+      return;
+    }
+  g_autoptr (GPtrArray) found = strand_problems_new ();
+  StrandProofSummary summary = { 0 };
+  strand_proof_verify (json_parser_get_root (parser), key, cp, found, &summary);
+  for (guint i = 0; i < found->len; i++)
+    {
+      const StrandProblem *fp = found->pdata[i];
+      problem (r, fp->code, where, "%s: %s", fp->where, fp->message);
+    }
+  if (found->len > 0)
+    return;
+  /* Every record the archive carries is one the proof proves. */
+  g_autoptr (GHashTable) proven = g_hash_table_new (g_str_hash, g_str_equal);
+  JsonObject *doc = json_node_get_object (json_parser_get_root (parser));
+  JsonArray *inclusion = json_object_get_array_member (doc, "inclusion");
+  for (guint i = 0; inclusion && i < json_array_get_length (inclusion); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (inclusion, i);
+      if (entry && json_object_has_member (entry, "record"))
+        g_hash_table_add (proven, (gpointer) json_object_get_string_member (entry, "record"));
+    }
+  g_autofree char *text = bytes_text (records);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      if (lines[i][0] == '\0')
+        continue;
+      if (!g_hash_table_contains (proven, lines[i]))
+        {
+          g_autofree char *line_where = g_strdup_printf ("%s/provenance/records.jsonl:%u", r->top, i + 1);
+          problem (r, "unproven-record", line_where,
+                   "the inclusion proof does not show this record in the log");
+        }
+    }
+  report->log_size = strand_checkpoint_size (cp);
 }
 
 /* The RO-Crate describes the bag's files: each File's sha256 is that file's,
@@ -576,6 +665,7 @@ strand_archive_verify (const char *path, const char *extract_dir, const StrandAr
         check_manifest (&r, "manifest-md5.txt", TRUE, is_payload);
       check_manifest (&r, "tagmanifest-sha256.txt", FALSE, is_tag);
       check_records (&r, report);
+      check_proofs (&r, report);
       check_crate (&r);
       GHashTableIter it;
       gpointer rel, value;

@@ -12,9 +12,12 @@
 
 #include "run-archive-private.h"
 #include "clock.h"
+#include "checkpoint.h"
 #include "digest.h"
 #include "export-rocrate.h"
 #include "fs-util.h"
+#include "merkle-proof.h"
+#include "merkle-tree.h"
 #include "record-build.h"
 #include "store-tree.h"
 
@@ -58,7 +61,8 @@ typedef struct {
   GPtrArray *dirs;        /* Entry: directories of trees */
   GPtrArray *tags;        /* Entry: every other file but the manifests */
   GHashTable *paths;      /* archive paths taken */
-  GHashTable *seqs;       /* guint64 seq -> TRUE: records to include */
+  GHashTable *seqs;       /* guint64 seq -> StrandProofRecord: records to include */
+  GHashTable *named;      /* sha256 -> TRUE: what those records used or made */
   GHashTable *trees_seen; /* sha256 -> TRUE */
   GPtrArray *subjects;    /* char*: exported objects, for the export record */
   gint64 mtime;
@@ -166,8 +170,18 @@ plan_records (Plan *p, GError **error)
   for (guint i = 0; i < json_array_get_length (activities); i++)
     {
       JsonObject *a = json_array_get_object_element (activities, i);
-      guint64 seq = (guint64) json_object_get_int_member (a, "seq");
-      g_hash_table_add (p->seqs, g_memdup2 (&seq, sizeof seq));
+      StrandProofRecord *rec = g_new0 (StrandProofRecord, 1);
+      rec->seq = (guint64) json_object_get_int_member (a, "seq");
+      const char *const lists[] = { "used", "generated" };
+      for (guint k = 0; k < G_N_ELEMENTS (lists); k++)
+        {
+          JsonArray *list = json_object_get_array_member (a, lists[k]);
+          for (guint j = 0; list && j < json_array_get_length (list); j++)
+            g_hash_table_add (p->named, g_strdup (json_array_get_string_element (list, j)));
+          if (list && json_array_get_length (list) > 0)
+            *(k == 0 ? &rec->used : &rec->generated) = TRUE;
+        }
+      g_hash_table_insert (p->seqs, &rec->seq, rec);
       const char *finished = member_string (a, "finished");
       gint64 t;
       if (finished && strand_clock_parse_rfc3339 (finished, &t) && t / G_USEC_PER_SEC > p->mtime)
@@ -503,6 +517,72 @@ record_export (StrandProvenance *prov, Plan *p, const char *out_path, const char
   return strand_provenance_record (prov, statement, error);
 }
 
+static int
+compare_seq (gconstpointer a, gconstpointer b)
+{
+  guint64 x = ((const StrandProofRecord *) a)->seq, y = ((const StrandProofRecord *) b)->seq;
+  return x < y ? -1 : x > y;
+}
+
+/* A checkpoint of the log as it stood at the run's last record, and the
+ * inclusion proof of every archived record in it: that the records are the
+ * log's, for someone who holds only the archive and the host's key. The
+ * checkpoint is always the one at that size, so archives stay
+ * reproducible. */
+static gboolean
+add_proofs (StrandProvenance *prov, Plan *p, GError **error)
+{
+  g_autoptr (GArray) records = g_array_new (FALSE, FALSE, sizeof (StrandProofRecord));
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, p->seqs);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_array_append_vals (records, value, 1);
+  g_array_sort (records, compare_seq);
+  if (records->len == 0)
+    return TRUE;
+  guint64 size = g_array_index (records, StrandProofRecord, records->len - 1).seq;
+  const char *store_dir = strand_provenance_dir (prov);
+  g_autoptr (StrandTree) tree =
+      strand_tree_open_readonly (strand_ledger_path (strand_provenance_ledger (prov)), error);
+  if (tree == NULL)
+    return FALSE;
+  g_autoptr (StrandCheckpoint) cp = strand_checkpoint_find (store_dir, size, error);
+  if (cp == NULL && (error == NULL || *error == NULL))
+    cp = strand_checkpoint_make (store_dir, tree, size, error);
+  if (cp == NULL || !strand_checkpoint_check_tree (cp, tree, error))
+    return FALSE;
+  g_autoptr (GPtrArray) subjects = g_ptr_array_new ();
+  g_autoptr (GList) named = g_hash_table_get_keys (p->named);
+  named = g_list_sort (named, (GCompareFunc) strcmp);
+  for (GList *l = named; l; l = l->next)
+    g_ptr_array_add (subjects, l->data);
+  g_ptr_array_add (subjects, NULL);
+  g_autoptr (JsonNode) proof =
+      strand_proof_inclusion (tree, cp, p->run_id, (const char *const *) subjects->pdata,
+                              (const StrandProofRecord *) records->data, records->len, error);
+  if (proof == NULL)
+    return FALSE;
+  g_autoptr (StrandNoteKey) vkey = strand_checkpoint_store_key (store_dir, error);
+  if (vkey == NULL)
+    return FALSE;
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, proof);
+  gsize len = 0;
+  char *text = json_generator_to_data (gen, &len);
+  g_autoptr (GBytes) proof_bytes = g_bytes_new_take (text, len);
+  add_tag (p, "provenance/inclusion-proof.json", proof_bytes);
+  const char *note = strand_checkpoint_text (cp);
+  g_autoptr (GBytes) note_bytes = g_bytes_new (note, strlen (note));
+  add_tag (p, "provenance/checkpoint", note_bytes);
+  g_autofree char *vkey_line = strand_note_key_to_string (vkey);
+  g_autofree char *vkey_text = g_strconcat (vkey_line, "\n", NULL);
+  g_autoptr (GBytes) vkey_bytes = g_bytes_new (vkey_text, strlen (vkey_text));
+  add_tag (p, "provenance/host.vkey", vkey_bytes);
+  return TRUE;
+}
+
 /* Writes the bag: bagit.txt and bag-info.txt, the payload, the tag files,
  * the manifests, and last the tag manifest that covers them. */
 static gboolean
@@ -599,6 +679,8 @@ archive_run (StrandProvenance *prov, Plan *p, Writer *w, const char *out_path, c
   g_autoptr (GBytes) pub_bytes = g_bytes_new (pub, pub_len);
   add_tag (p, "provenance/host.pub", pub_bytes);
   add_tag (p, "provenance/records.jsonl", records);
+  if (!add_proofs (prov, p, error))
+    return FALSE;
   for (guint i = 0; i < options->n_extras; i++)
     {
       if (!strand_archive_path_is_safe (options->extras[i].path))
@@ -655,7 +737,8 @@ strand_archive_run (StrandProvenance *prov, const char *run_id, const char *out_
     .dirs = g_ptr_array_new_with_free_func (entry_free),
     .tags = g_ptr_array_new_with_free_func (entry_free),
     .paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
-    .seqs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL),
+    .seqs = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free),
+    .named = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
     .trees_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
     .subjects = g_ptr_array_new_with_free_func (g_free),
   };
@@ -673,6 +756,7 @@ strand_archive_run (StrandProvenance *prov, const char *run_id, const char *out_
   g_ptr_array_unref (p.tags);
   g_hash_table_unref (p.paths);
   g_hash_table_unref (p.seqs);
+  g_hash_table_unref (p.named);
   g_hash_table_unref (p.trees_seen);
   g_ptr_array_unref (p.subjects);
   return ok;

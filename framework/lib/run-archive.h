@@ -13,7 +13,12 @@
  *   RUN/data/inputs/NAME                the raw inputs, when asked for
  *   RUN/provenance/records.jsonl        the signed records of the run and
  *                                       of what it used, verbatim log lines
- *   RUN/provenance/host.pub             the key that signed them
+ *   RUN/provenance/host.pub, host.vkey  the key that signed them (hex, and
+ *                                       as a signed-note verifier key)
+ *   RUN/provenance/checkpoint           a signed checkpoint of the log at
+ *                                       the run's last record (C2SP note)
+ *   RUN/provenance/inclusion-proof.json that every record above is in the
+ *                                       log of that checkpoint (RFC 6962)
  *   RUN/provenance/trees/SHA256.json    the manifest of each directory output
  *   RUN/manifest-sha256.txt             `sha256sum -c` and BagIt both read it
  *   RUN/manifest-md5.txt                for submission portals (ENA, EGA)
@@ -84,6 +89,7 @@ typedef struct {
   char *key_id;   /* of the key the records are signed with */
   guint payload_files;
   guint records;
+  guint64 log_size;  /* records in the log at the signed checkpoint */
   GPtrArray *extras; /* char*: tag files beyond the fixed ones, for callers to check */
 } StrandArchiveReport;
 
@@ -92,8 +98,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (StrandArchiveReport, strand_archive_report_cle
 
 /* Checks an archive offline: its entries (as above), every payload file
  * against both manifests, the tag manifest, every record's form and
- * signature with the archive's key, and that every payload file is an
- * output some record made (or a member of a recorded directory). With
+ * signature with the archive's key, the signed checkpoint and that the
+ * inclusion proof proves every record against it, that every payload file
+ * is an output some record made (or a member of a recorded directory), and
+ * that the RO-Crate describes the files as they are. With
  * `extract_dir` (which must not exist), also writes the payload and tag
  * files there; nothing is written outside it, and on any fault it is
  * removed again. One problem per fault (problems.h). TRUE when clean.

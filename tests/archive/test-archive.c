@@ -121,6 +121,13 @@ test_roundtrip (Fixture *f, gconstpointer data)
                                       STRAND_SOURCE_ROOT "/tests/export/check-rocrate.py", crate,
                                       STRAND_SOURCE_ROOT "/tests/fixtures/export/ro-crate-1.1-context.excerpt.jsonld",
                                       "4", NULL), ==, 0);
+  /* The checkpoint is a C2SP signed note an independent checker accepts. */
+  g_autofree char *note = g_build_filename (extract, "provenance", "checkpoint", NULL);
+  g_autofree char *vkey = g_build_filename (extract, "provenance", "host.vkey", NULL);
+  g_autofree char *pub = g_build_filename (extract, "provenance", "host.pub", NULL);
+  g_assert_cmpint (strand_test_spawn (NULL, NULL, NULL, NULL, "/usr/bin/python3",
+                                      STRAND_SOURCE_ROOT "/tests/merkle/check_signed_note.py", note, vkey,
+                                      pub, NULL), ==, 0);
   g_autofree char *empty = g_build_filename (extract, "data/_run/sequence/run/RunFolder/Data/empty", NULL);
   g_assert_true (g_file_test (empty, G_FILE_TEST_IS_DIR));
   g_autofree char *merged = g_build_filename (extract, "data/s1/merge/out/merged.txt", NULL);
@@ -250,6 +257,19 @@ list_extra (const char *name, GByteArray *data, gpointer user_data)
   return KEEP;
 }
 
+static Verdict
+edit_checkpoint (const char *name, GByteArray *data, gpointer user_data)
+{
+  if (!g_str_has_suffix (name, "/provenance/checkpoint"))
+    return KEEP;
+  /* The root hash's first base64 character, on the third line. */
+  const guint8 *nl1 = memchr (data->data, '\n', data->len);
+  const guint8 *nl2 = memchr (nl1 + 1, '\n', data->len - (gsize) (nl1 + 1 - data->data));
+  guint8 *c = (guint8 *) nl2 + 1;
+  *c = *c == 'A' ? 'B' : 'A';
+  return REPLACE;
+}
+
 static void
 test_tampering (Fixture *f, gconstpointer data)
 {
@@ -267,6 +287,13 @@ test_tampering (Fixture *f, gconstpointer data)
   g_assert_cmpint (verify (f, forged, NULL, &out2), ==, 1);
   g_assert_nonnull (strstr (out2, "provenance/records.jsonl:2"));
   g_assert_nonnull (strstr (out2, "bad-record"));
+
+  g_autofree char *moved = g_build_filename (f->dir, "moved.tar.zst", NULL);
+  rewrite (f->archive, moved, edit_checkpoint, NULL, NULL);
+  g_autofree char *out4 = NULL;
+  g_assert_cmpint (verify (f, moved, NULL, &out4), ==, 1);
+  g_assert_nonnull (strstr (out4, "provenance/checkpoint"));
+  g_assert_nonnull (strstr (out4, "bad-checkpoint"));
 
   /* A file slipped in with a correct manifest line: no record made it. */
   AddUnrecorded u = { f->run_id, g_compute_checksum_for_string (G_CHECKSUM_SHA256, "smuggled\n", -1) };
