@@ -267,6 +267,64 @@ test_scontrol_jobs (void)
 }
 
 static void
+test_sacct (void)
+{
+  g_autoptr (GPtrArray) jobs = parse_fixture (strand_slurm_parse_sacct, "sacct-jobs.txt");
+  g_assert_cmpuint (jobs->len, ==, 9);
+  const StrandSlurmJob *ok = find_named (jobs, "ok", STRAND_SLURM_JOB_COMPLETED);
+  g_assert_cmpint (ok->exit_status, ==, 0);
+  g_assert_cmpstr (ok->account, ==, "root");
+  const StrandSlurmJob *fail = find_named (jobs, "fail", STRAND_SLURM_JOB_FAILED);
+  g_assert_cmpint (fail->exit_status, ==, 3);
+  g_assert_cmpint (fail->exit_signal, ==, 0);
+  const StrandSlurmJob *late = find_named (jobs, "timeout", STRAND_SLURM_JOB_TIMEOUT);
+  g_assert_cmpint (late->time_limit_s, ==, 60);
+  g_assert_cmpint (late->end_us - late->start_us, >=, 60 * SEC);
+  const StrandSlurmJob *run = find_named (jobs, "sleeper", STRAND_SLURM_JOB_RUNNING);
+  g_assert_cmpint (run->end_us, ==, 0);
+  /* "CANCELLED by 0": cancelled by root, before it had a node. */
+  const StrandSlurmJob *cancelled = find_named (jobs, "cancelled", STRAND_SLURM_JOB_CANCELLED);
+  g_assert_cmpstr (cancelled->state_name, ==, "CANCELLED by 0");
+  g_assert_null (cancelled->nodes);
+  g_assert_cmpint (cancelled->start_us, ==, 0);
+  /* Killed by a signal: status 0, signal 9. */
+  const StrandSlurmJob *killed = find_named (jobs, "allocation", STRAND_SLURM_JOB_FAILED);
+  g_assert_cmpint (killed->exit_signal, ==, 9);
+  g_assert_null (killed->partition);
+  /* Array tasks: "3_1" with its own job number. */
+  guint tasks = 0;
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      const StrandSlurmJob *j = jobs->pdata[i];
+      if (!g_str_equal (j->name, "array|job"))
+        continue;
+      tasks++;
+      g_assert_cmpint (j->array_task_id, >=, 0);
+      g_autofree char *want = g_strdup_printf ("%" G_GUINT64_FORMAT "_%" G_GINT64_FORMAT, j->array_job_id,
+                                               j->array_task_id);
+      g_assert_cmpstr (j->id, ==, want);
+      g_assert_cmpint (j->state, ==, STRAND_SLURM_JOB_COMPLETED);
+    }
+  g_assert_cmpuint (tasks, ==, 3);
+
+  /* Steps ("1.batch") are left out: one entry per job. */
+  g_autoptr (GPtrArray) steps = parse_fixture (strand_slurm_parse_sacct, "sacct-steps.txt");
+  g_assert_cmpuint (steps->len, ==, 4);
+  for (guint i = 0; i < steps->len; i++)
+    g_assert_null (strchr (((StrandSlurmJob *) steps->pdata[i])->id, '.'));
+  /* The batch step of the timed-out job was cancelled by SIGTERM, the job
+   * itself is TIMEOUT. */
+  g_assert_cmpint (find_named (steps, "timeout", STRAND_SLURM_JOB_TIMEOUT)->exit_signal, ==, 0);
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = fixture ("sacct-jobs.txt", NULL);
+  g_autofree char *bad = g_strconcat (text, "7|7|COMPLETED|zero|strand|vm|1|2|3|UNLIMITED|1|a|u|x\n", NULL);
+  g_assert_null (strand_slurm_parse_sacct (bad, strlen (bad), &error));
+  g_assert_error (error, STRAND_SLURM_ERROR, STRAND_SLURM_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, "line 11, field 'ExitCode'"));
+}
+
+static void
 test_sbatch (void)
 {
   g_autofree char *text = fixture ("sbatch-parsable.txt", NULL);
@@ -569,6 +627,7 @@ main (int argc, char **argv)
   g_test_add_func ("/slurm/parse/job-state-names", test_job_state_names);
   g_test_add_func ("/slurm/parse/durations", test_durations);
   g_test_add_func ("/slurm/parse/scontrol-jobs", test_scontrol_jobs);
+  g_test_add_func ("/slurm/parse/sacct", test_sacct);
   g_test_add_func ("/slurm/parse/sbatch", test_sbatch);
   g_test_add_func ("/slurm/parse/sinfo", test_sinfo_states);
   g_test_add_func ("/slurm/parse/sinfo-malformed", test_sinfo_malformed);
