@@ -226,7 +226,7 @@ strand_slurm_write_script (const char *path, const char *const *argv, GError **e
   if (err != 0)
     {
       g_unlink (tmp);
-      g_set_error (error, STRAND_SLURM_ERROR, STRAND_SLURM_ERROR_INVALID, "cannot write the batch script %s: %s",
+      g_set_error (error, STRAND_SLURM_ERROR, STRAND_SLURM_ERROR_IO, "cannot write the batch script %s: %s",
                    path, g_strerror (err));
       return FALSE;
     }
@@ -307,7 +307,8 @@ strand_slurm_submit (StrandSlurm *slurm, const StrandSlurmSubmit *submit, const 
   if (submit->array)
     add_arg (args, "--array=%s", submit->array);
   add_arg (args, submit->requeue ? "--requeue" : "--no-requeue");
-  add_arg (args, "%s", script);
+  /* A script named like an option must not be read as one. */
+  add_arg (args, "%s%s", script[0] == '-' ? "./" : "", script);
 
   g_auto (Output) o = { 0 };
   if (!run (slurm, args, &o, error))

@@ -42,6 +42,7 @@ typedef enum {
   STRAND_SLURM_ERROR_NO_ACCOUNTING, /* sacct on a cluster without an accounting database */
   STRAND_SLURM_ERROR_INVALID,       /* a bad request from the caller */
   STRAND_SLURM_ERROR_TIMEOUT,       /* a wait ran out of time */
+  STRAND_SLURM_ERROR_IO,            /* a file of ours (a batch script) could not be written */
 } StrandSlurmErrorCode;
 
 /* ---- Jobs ---------------------------------------------------------------- */

@@ -191,7 +191,9 @@ test_submit_and_wait (Fixture *f, gconstpointer data)
     return;
   g_autofree char *out = g_build_filename (f->dir, "written.txt", NULL);
   g_autofree char *bad = g_build_filename (f->dir, "failed.txt", NULL);
-  const char *ok_args[] = { "write", out, "hello from a Slurm job", NULL };
+  /* Words a shell would act on arrive as they are. */
+  const char *text_in = "hello from a 'Slurm' job: \"$HOME\" `id` $(false) \\ *";
+  const char *ok_args[] = { "write", out, text_in, NULL };
   const char *fail_args[] = { "write", bad, "then exit 3", "3", NULL };
   g_autoptr (GError) error = NULL;
   g_autofree char *ok = submit (f, "strand-test-write", NULL, ok_args, &error);
@@ -217,7 +219,7 @@ test_submit_and_wait (Fixture *f, gconstpointer data)
   g_autofree char *text = NULL;
   g_file_get_contents (out, &text, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (text, ==, "hello from a Slurm job");
+  g_assert_cmpstr (text, ==, text_in);
   g_autofree char *log_path = g_strdup_printf ("%s/strand-test-write.log", f->dir);
   g_autofree char *log = NULL;
   g_file_get_contents (log_path, &log, NULL, &error);

@@ -5,6 +5,7 @@
 #include "slurm.h"
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #define FIXTURES STRAND_SOURCE_ROOT "/tests/slurm/fixtures"
@@ -616,6 +617,44 @@ test_hostlist (void)
   g_assert_nonnull (strstr (error->message, "more than 150"));
 }
 
+/* The batch script runs its argv word for word, whatever the words hold. */
+static void
+test_write_script (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("strand-slurm-script-XXXXXX", NULL);
+  g_autofree char *script = g_build_filename (dir, "job.sh", NULL);
+  const char *weird = "it's \"$HOME\" `id`; $(echo injected) \\ \n* ~ %s";
+  const char *argv[] = { "printf", "[%s]", weird, "", NULL };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (strand_slurm_write_script (script, argv, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (script, G_FILE_TEST_IS_EXECUTABLE));
+  g_autofree char *text = NULL;
+  g_file_get_contents (script, &text, NULL, NULL);
+  g_assert_true (g_str_has_prefix (text, "#!/bin/sh\n"));
+
+  const char *run[] = { script, NULL };
+  g_autofree char *out = NULL;
+  int status;
+  g_spawn_sync (dir, (char **) run, NULL, 0, NULL, NULL, &out, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *want = g_strdup_printf ("[%s][]", weird);
+  g_assert_cmpstr (out, ==, want);
+
+  /* Nothing to run; nowhere to write. */
+  const char *empty[] = { NULL };
+  g_assert_false (strand_slurm_write_script (script, empty, &error));
+  g_assert_error (error, STRAND_SLURM_ERROR, STRAND_SLURM_ERROR_INVALID);
+  g_clear_error (&error);
+  g_autofree char *nowhere = g_build_filename (dir, "missing", "job.sh", NULL);
+  g_assert_false (strand_slurm_write_script (nowhere, argv, &error));
+  g_assert_error (error, STRAND_SLURM_ERROR, STRAND_SLURM_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, nowhere));
+  g_unlink (script);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -636,5 +675,6 @@ main (int argc, char **argv)
   g_test_add_func ("/slurm/parse/reservations-malformed", test_reservations_malformed);
   g_test_add_func ("/slurm/parse/maintenance-windows", test_maintenance_windows);
   g_test_add_func ("/slurm/parse/hostlist", test_hostlist);
+  g_test_add_func ("/slurm/script", test_write_script);
   return g_test_run ();
 }
