@@ -730,7 +730,9 @@ strand_slurm_poller_poll (StrandSlurmPoller *p, GPtrArray **changed, GError **er
       if (missing->len > 0)
         settle_missing (p, missing);
     }
-  p->interval_us = p->changed->len > 0 ? p->min_us : MIN (p->interval_us * 2, p->max_us);
+  /* Halved, not reset, on a change: a large array whose tasks end one by
+   * one must not pin the poller to its minimum. */
+  p->interval_us = p->changed->len > 0 ? MAX (p->interval_us / 2, p->min_us) : MIN (p->interval_us * 2, p->max_us);
   p->due_us = strand_clock_monotonic_us () + p->interval_us;
   return jobs != NULL;
 }

@@ -315,8 +315,9 @@ GPtrArray *strand_slurm_reservations (StrandSlurm *slurm, GError **error);
 
 /* Follows a set of jobs with one squeue call per poll, however many there
  * are. The interval starts at `min_interval_us`, doubles after each poll that
- * changed nothing, up to `max_interval_us`, and drops back to the minimum
- * when a job changes. A job that squeue no longer lists is looked up once in
+ * changed nothing, up to `max_interval_us`, and halves (down to the minimum)
+ * after a poll that saw a job change; watching a new job brings the next
+ * poll forward to the minimum. A job that squeue no longer lists is looked up once in
  * sacct (when the cluster keeps accounting) and otherwise becomes UNKNOWN,
  * which is final. Times come from the clock module (monotonic). */
 typedef struct StrandSlurmPoller StrandSlurmPoller;
