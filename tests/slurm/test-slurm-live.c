@@ -16,7 +16,7 @@
 
 #define SEC ((gint64) G_USEC_PER_SEC)
 #define MiB ((guint64) 1 << 20)
-/* The name of every job that sleeps (see cancel_leftovers). */
+/* The name of every job that sleeps (see remove_leftovers). */
 #define SLEEPER "strand-test-sleeper"
 
 typedef struct {
@@ -533,25 +533,35 @@ test_maintenance (Fixture *f, gconstpointer data)
   g_assert_cmpint (strand_equipment_longest_window (e, after, w->end_us), <, 3600 * SEC);
 }
 
-/* Jobs that sleep all share one name, so that those a failed run left
- * behind (an assertion ends the program before teardowns) are cancelled
- * here instead of holding the node's CPUs. */
-
+/* What a failed run left behind (an assertion ends the program before the
+ * teardowns): its sleeping jobs, which all share one name and would hold
+ * the node's CPUs, and its maintenance reservations. */
 static void
-cancel_leftovers (void)
+remove_leftovers (void)
 {
   g_autofree char *name = g_strdup_printf ("--name=%s", SLEEPER);
   g_autofree char *user = g_strdup_printf ("--user=%s", g_get_user_name ());
   const char *argv[] = { "scancel", "--quiet", name, user, NULL };
   g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
                 G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+  g_autoptr (StrandSlurm) slurm = strand_slurm_new (g_getenv ("SLURM_CONF"));
+  g_autoptr (GPtrArray) resv = strand_slurm_reservations (slurm, NULL);
+  for (guint i = 0; resv != NULL && i < resv->len; i++)
+    {
+      const StrandSlurmReservation *r = resv->pdata[i];
+      if (!g_str_has_prefix (r->name, "strand-test-maint-"))
+        continue;
+      g_autofree char *delete = g_strdup_printf ("reservationname=%s", r->name);
+      const char *del[] = { "scontrol", "delete", delete, NULL };
+      run_scontrol (del, FALSE);
+    }
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  cancel_leftovers ();
+  remove_leftovers ();
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
   ADD ("/slurm/live/nodes", test_nodes);
   ADD ("/slurm/live/submit-and-wait", test_submit_and_wait);
