@@ -13,6 +13,8 @@ packages="gcc libc6-dev make pkg-config meson ninja-build
 if [ "${1:-}" = "--test" ]; then
   packages="$packages g++ python3 python3-jsonschema python3-nacl
     python3-prov python3-rdflib graphviz hdf5-tools"
+  # A one-node Slurm cluster for the executor tests (packaging/slurm/).
+  packages="$packages slurm-wlm munge"
 fi
 
 missing=""

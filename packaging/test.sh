@@ -11,6 +11,8 @@ quiet() {
 }
 
 packaging/install-deps.sh --test
+# The Slurm tests' one-node cluster; when it cannot start they fail and say why.
+packaging/slurm/test-cluster.sh start || true
 
 for kind in plain asan; do
   dir=build/test-$kind
