@@ -199,7 +199,7 @@ plans_free (Basecall *b)
  * collision check. `idx_cycles` are the index reads' lengths (0: none). */
 static int
 plan_lane (LanePlan *p, int lane, const SampleSheet *sheet, const char *sheet_name,
-           int mismatches, bool rc_i5, const int idx_cycles[2], BcError *e)
+           int mismatches, bool rc_i5, const int idx_cycles[2], bool name_lane, BcError *e)
 {
   p->lane = lane;
   p->table.mismatches = mismatches;
@@ -222,16 +222,19 @@ plan_lane (LanePlan *p, int lane, const SampleSheet *sheet, const char *sheet_na
       if (s->lane != 0 && s->lane != lane)
         continue;
       int len7 = (int) strlen (s->index), len5 = (int) strlen (s->index2);
+      char where[96] = "";
+      if (s->line > 0)
+        snprintf (where, sizeof where, "%s:%zu: ", sheet_name, s->line);
       if (len7 > idx_cycles[0] || len5 > idx_cycles[1])
         return bc_error_set (e, BC_ERR_CONFIG,
-                             "%s:%zu: sample '%s' has an index of %d+%d bases but the run "
-                             "reads only %d+%d index cycles", sheet_name, s->line, s->id,
-                             len7, len5, idx_cycles[0], idx_cycles[1]);
+                             "%ssample '%s' has an index of %d+%d bases but the run reads "
+                             "only %d+%d index cycles", where, s->id, len7, len5, idx_cycles[0],
+                             idx_cycles[1]);
       if (p->table.n > 0 && (len7 != p->len7 || len5 != p->len5))
         return bc_error_set (e, BC_ERR_CONFIG,
-                             "%s:%zu: sample '%s' has an index of %d+%d bases but other "
-                             "samples of lane %d have %d+%d", sheet_name, s->line, s->id,
-                             len7, len5, lane, p->len7, p->len5);
+                             "%ssample '%s' has an index of %d+%d bases but other samples of "
+                             "lane %d have %d+%d", where, s->id, len7, len5, lane, p->len7,
+                             p->len5);
       p->len7 = len7;
       p->len5 = len5;
       size_t k = p->table.n++;
@@ -245,19 +248,21 @@ plan_lane (LanePlan *p, int lane, const SampleSheet *sheet, const char *sheet_na
       p->labels[k] = malloc (label_size);
       if (p->labels[k] == NULL)
         return bc_error_set (e, BC_ERR_NO_MEMORY, "out of memory");
-      snprintf (p->labels[k], label_size, "'%s' (%s:%zu)", s->id, sheet_name, s->line);
+      if (s->line > 0)
+        snprintf (p->labels[k], label_size, "'%s' (%s:%zu)", s->id, sheet_name, s->line);
+      else
+        snprintf (p->labels[k], label_size, "'%s'", s->id);
       entry->label = p->labels[k];
       p->row_of_entry[k] = (int) r;
     }
   p->table.dual = p->len5 > 0;
-  if (demux_check_collisions (&p->table, e) < 0)
+  if (demux_check_collisions (&p->table, e) < 0 && name_lane)
     {
       char msg[sizeof e->message];
       snprintf (msg, sizeof msg, "lane %d: %.1000s", lane, e->message);
       memcpy (e->message, msg, sizeof msg);
-      return -1;
     }
-  return 0;
+  return e->kind == BC_ERR_NONE ? 0 : -1;
 }
 
 static void
@@ -319,7 +324,7 @@ make_plans (Basecall *b, const int idx_cycles[2])
     return bc_error_set (&b->error, BC_ERR_NO_MEMORY, "out of memory");
   for (int l = 0; l < b->info.lane_count; l++)
     if (plan_lane (&b->plans[l], l + 1, &b->sheet, b->sheet_name, (int) b->mismatches,
-                   b->rc_i5, idx_cycles, &b->error) < 0)
+                   b->rc_i5, idx_cycles, b->info.lane_count > 1, &b->error) < 0)
       return -1;
   return 0;
 }
@@ -701,10 +706,13 @@ basecall (Basecall *b)
       || make_plans (b, idx_cycles) < 0 || match_run_samples (b) < 0)
     return -1;
 
-  snprintf (b->name_prefix, sizeof b->name_prefix, "%.60s:%d:%.60s",
-            b->info.instrument[0] ? b->info.instrument : "UNKNOWN", b->info.run_number,
-            b->info.flowcell[0] ? b->info.flowcell : "UNKNOWN");
-  clean_name_part (b->name_prefix);
+  char instrument[64], flowcell[64];
+  snprintf (instrument, sizeof instrument, "%s", b->info.instrument[0] ? b->info.instrument : "UNKNOWN");
+  snprintf (flowcell, sizeof flowcell, "%s", b->info.flowcell[0] ? b->info.flowcell : "UNKNOWN");
+  clean_name_part (instrument);
+  clean_name_part (flowcell);
+  snprintf (b->name_prefix, sizeof b->name_prefix, "%s:%d:%s", instrument, b->info.run_number,
+            flowcell);
 
   uint32_t cores = b->host->cores (b->task);
   if (cores > 1 && (b->pool = hts_tpool_init ((int) (cores > 64 ? 64 : cores))) == NULL)
@@ -772,7 +780,7 @@ sheet_from_metadata (Basecall *b)
       s->name = strdup (id);
       s->project = strdup ("");
       s->number = (int) b->sheet.n_samples;
-      s->line = i + 1;
+      s->line = 0; /* not a line of a file */
       if (!s->id || !s->index || !s->index2 || !s->name || !s->project)
         return bc_error_set (&b->error, BC_ERR_NO_MEMORY, "out of memory");
       for (char *p = s->index; *p; p++)
@@ -821,6 +829,7 @@ check_before_run (Basecall *b)
   if (rc != 0)
     return rc < 0 ? -1 : 0;
   b->info.lane_count = 1;
+  snprintf (b->sheet_name, sizeof b->sheet_name, "the samples' index metadata");
   return make_plans (b, cycles);
 }
 
