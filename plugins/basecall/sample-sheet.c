@@ -96,6 +96,18 @@ split_csv (const char *line, size_t len, Row *row, const char **why)
   return 0;
 }
 
+/* A field as a message may quote it: printable ASCII, the rest as '?',
+ * at most 60 bytes. */
+static const char *
+quote (const char *s, char *buf, size_t size)
+{
+  size_t n = 0;
+  for (; *s && n + 1 < size && n < 60; s++)
+    buf[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+  buf[n] = '\0';
+  return buf;
+}
+
 static bool
 row_empty (const Row *row)
 {
@@ -188,11 +200,13 @@ add_sample (SampleSheet *sheet, size_t *cap, const Row *row, const Columns *col,
   if (sheet->n_samples == MAX_SAMPLES)
     return bc_error_set (e, BC_ERR_CONFIG, "%s:%zu: more than %d samples", name, line_no,
                          MAX_SAMPLES);
+  char q[64];
   const char *id = field (row, col->id);
   if (!valid_id (id))
     return bc_error_set (e, BC_ERR_CONFIG,
-                         "%s:%zu: Sample_ID '%.100s' must be 1-%d characters of "
-                         "A-Z, a-z, 0-9, '_' and '-'", name, line_no, id, SAMPLE_SHEET_MAX_ID);
+                         "%s:%zu: Sample_ID '%s' must be 1-%d characters of "
+                         "A-Z, a-z, 0-9, '_' and '-'", name, line_no, quote (id, q, sizeof q),
+                         SAMPLE_SHEET_MAX_ID);
   int lane = 0;
   const char *lane_text = field (row, col->lane);
   if (lane_text[0] != '\0')
@@ -201,8 +215,9 @@ add_sample (SampleSheet *sheet, size_t *cap, const Row *row, const Columns *col,
       long v = strtol (lane_text, &end, 10);
       if (*end != '\0' || v < 1 || v > RUN_INFO_MAX_LANES || lane_text[0] < '0'
           || lane_text[0] > '9')
-        return bc_error_set (e, BC_ERR_CONFIG, "%s:%zu: Lane '%.40s' is not a lane number "
-                             "in 1..%d", name, line_no, lane_text, RUN_INFO_MAX_LANES);
+        return bc_error_set (e, BC_ERR_CONFIG, "%s:%zu: Lane '%s' is not a lane number "
+                             "in 1..%d", name, line_no, quote (lane_text, q, sizeof q),
+                             RUN_INFO_MAX_LANES);
       lane = (int) v;
     }
   const char *idx[2] = { field (row, col->index), field (row, col->index2) };
@@ -210,9 +225,9 @@ add_sample (SampleSheet *sheet, size_t *cap, const Row *row, const Columns *col,
   for (int k = 0; k < 2; k++)
     if (!sample_sheet_valid_index (idx[k]))
       return bc_error_set (e, BC_ERR_CONFIG,
-                           "%s:%zu: sample '%s': %s '%.60s' must be at most %d bases of "
-                           "A, C, G and T", name, line_no, id, what[k], idx[k],
-                           SAMPLE_SHEET_MAX_INDEX);
+                           "%s:%zu: sample '%s': %s '%s' must be at most %d bases of "
+                           "A, C, G and T", name, line_no, id, what[k],
+                           quote (idx[k], q, sizeof q), SAMPLE_SHEET_MAX_INDEX);
   if (idx[0][0] == '\0' && idx[1][0] != '\0')
     return bc_error_set (e, BC_ERR_CONFIG, "%s:%zu: sample '%s' has an index2 but no index",
                          name, line_no, id);
@@ -339,8 +354,11 @@ sample_sheet_parse (const char *data, size_t len, const char *name, SampleSheet 
         {
           int dup = find_columns (&row, &col);
           if (dup < 0)
-            rc = bc_error_set (error, BC_ERR_CONFIG, "%s:%zu: column '%s' appears twice",
-                               name, line_no, row.fields[-dup - 1]);
+            {
+              char q[64];
+              rc = bc_error_set (error, BC_ERR_CONFIG, "%s:%zu: column '%s' appears twice",
+                                 name, line_no, quote (row.fields[-dup - 1], q, sizeof q));
+            }
           else if (col.id < 0)
             rc = bc_error_set (error, BC_ERR_CONFIG,
                                "%s:%zu: the [Data] header has no Sample_ID column", name,

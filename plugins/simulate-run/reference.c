@@ -68,9 +68,16 @@ start_contig (Parser *p)
   size_t n = strcspn (name, " \t\r");
   name[n] = '\0';
   if (!valid_name (name))
-    return sim_error_set (p->error, SIM_ERR_INPUT,
-                          "%s:%zu: '%.60s' is not a usable sequence name (printable, no "
-                          "blanks, commas, quotes or brackets)", p->name, p->line_no, name);
+    {
+      char shown[64];
+      size_t k = 0;
+      for (const char *c = name; *c && k < 60; c++)
+        shown[k++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
+      shown[k] = '\0';
+      return sim_error_set (p->error, SIM_ERR_INPUT,
+                            "%s:%zu: '%s' is not a usable sequence name (printable, no "
+                            "blanks, commas, quotes or brackets)", p->name, p->line_no, shown);
+    }
   if (finish_contig (p) < 0)
     return -1;
   for (size_t i = 0; i < ref->n; i++)
