@@ -482,7 +482,8 @@ process_chunk (Basecall *b, const LanePlan *plan, LaneStats *ls, int tile, const
           indices[l7] = '+';
           index_code_to_string (i5, indices + l7 + 1);
         }
-      if (b->n_idx == 0)
+      if (b->n_idx == 0 || (plan->has_samples && plan->len7 == 0))
+        /* Nothing to show: bcl2fastq writes the sample number instead. */
         snprintf (indices, sizeof indices, "%d", row >= 0 ? b->sheet.samples[row].number : 0);
 
       snprintf (name + prefix_len, sizeof name - prefix_len, ":%d:%d:%" PRId32 ":%" PRId32,

@@ -364,8 +364,8 @@ test_round_trip (Fixture *f, gconstpointer data)
       gint64 one = json_object_get_int_member (s, "one_mismatch_index_reads");
       g_assert_cmpint (perfect + one, <=, (gint64) records_of[b]);
       g_assert_cmpint (perfect, >, (gint64) records_of[b] * 8 / 10);
-      g_assert_cmpfloat (stage_harness_metric (bc, g_strdup_printf ("sample.%s.clusters", bins[b])), ==,
-                         (double) records_of[b]);
+      g_autofree char *name = g_strdup_printf ("sample.%s.clusters", bins[b]);
+      g_assert_cmpfloat (stage_harness_metric (bc, name), ==, (double) records_of[b]);
     }
   JsonObject *und = json_object_get_object_member (root, "undetermined");
   g_assert_cmpint (json_object_get_int_member (und, "clusters"), ==, (gint64) records_of[3]);
@@ -517,8 +517,8 @@ test_truth_vcf (Fixture *f, gconstpointer data)
       g_assert_cmpuint (counts[1], >, 2);
       g_assert_cmpuint (counts[2], >, 0);
       g_assert_cmpuint (counts[3], >, 0);
-      g_assert_cmpfloat (stage_harness_metric (sim, g_strdup_printf ("sample.%s.snvs", ids[s])), ==,
-                         counts[0]);
+      g_autofree char *name = g_strdup_printf ("sample.%s.snvs", ids[s]);
+      g_assert_cmpfloat (stage_harness_metric (sim, name), ==, counts[0]);
 
       GHashTableIter it;
       gpointer value;
