@@ -36,7 +36,8 @@
 #include "run-info.h"
 #include "sample-sheet.h"
 
-#define CHUNK_CLUSTERS 16384 /* clusters per read of a tile's files */
+#define CHUNK_CLUSTERS 16384     /* clusters per read of a tile's files, */
+#define CHUNK_BYTES (16u << 20)   /* unless that makes a chunk larger than this */
 #define MAX_NAME 160         /* "instrument:run:flowcell:lane:tile:x:y" */
 
 /* How one lane is demultiplexed. */
@@ -530,11 +531,12 @@ static int
 process_tiles (Basecall *b)
 {
   size_t cycles = (size_t) b->info.total_cycles;
+  size_t chunk = CHUNK_BYTES / cycles < CHUNK_CLUSTERS ? CHUNK_BYTES / cycles : CHUNK_CLUSTERS;
   Chunk c = { 0 };
-  c.bcl = malloc (cycles * CHUNK_CLUSTERS);
-  c.pass = malloc (CHUNK_CLUSTERS);
-  c.x = malloc (CHUNK_CLUSTERS * sizeof *c.x);
-  c.y = malloc (CHUNK_CLUSTERS * sizeof *c.y);
+  c.bcl = malloc (cycles * chunk);
+  c.pass = malloc (chunk);
+  c.x = malloc (chunk * sizeof *c.x);
+  c.y = malloc (chunk * sizeof *c.y);
   int rc = 0;
   if (c.bcl == NULL || c.pass == NULL || c.x == NULL || c.y == NULL)
     rc = bc_error_set (&b->error, BC_ERR_NO_MEMORY, "out of memory for %zu cycles", cycles);
@@ -561,7 +563,7 @@ process_tiles (Basecall *b)
               rc = 1;
               break;
             }
-          size_t n = total - done < CHUNK_CLUSTERS ? total - done : CHUNK_CLUSTERS;
+          size_t n = total - done < chunk ? total - done : chunk;
           if (bcl_tile_read (bt, n, c.bcl, c.pass, c.x, c.y, &b->error) < 0
               || process_chunk (b, plan, ls, tile, &c, n) < 0)
             rc = -1;
