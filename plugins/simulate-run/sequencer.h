@@ -74,8 +74,9 @@ typedef struct {
 void sequencer_cluster (const Sequencer *s, SimRng *rng, int sample, bool filtered,
                         uint8_t *out, size_t stride, ClusterTruth *truth);
 
-/* The index read i7 of a sample: its index, then the adapter that follows
- * when it is shorter than the index cycles. `out` needs cycles + 1. */
+/* What an index read (i7, or i5 when `i5`) shows for a sample: its index,
+ * then the adapter that follows when the index is shorter than the index
+ * cycles. `out` needs cycles + 1 bytes. */
 void sequencer_index_read (const char *index, int cycles, bool i5, char *out);
 
 #endif /* SIM_SEQUENCER_H */
