@@ -137,7 +137,9 @@ main (int argc, char **argv)
       return 2;
     }
   plugin_dir = argv[1];
-  Job job = { argv[2], argv[3], argc > 4 ? g_ascii_strtoull (argv[4], NULL, 10) : 2000000,
+  /* Absolute: the cached run folder is found again from any directory. */
+  g_autofree char *work_dir = g_canonicalize_filename (argv[3], NULL);
+  Job job = { argv[2], work_dir, argc > 4 ? g_ascii_strtoull (argv[4], NULL, 10) : 2000000,
               argc > 5 ? (guint) atoi (argv[5]) : 2 };
   int repeats = argc > 6 ? atoi (argv[6]) : 3;
   if (job.clusters < 1000 || job.cores < 1 || repeats < 1 || repeats > 20)
