@@ -10,6 +10,7 @@ packages="gcc libc6-dev make pkg-config meson ninja-build
   libglib2.0-dev libjson-glib-dev libltdl-dev libsodium-dev libarchive-dev
   libhdf5-dev libhts-dev libsqlite3-dev libssl-dev zlib1g-dev
   bwa samtools bcftools tabix bowtie2-examples"
+packages="$packages libexpat1-dev"
 if [ "${1:-}" = "--test" ]; then
   packages="$packages g++ python3 python3-jsonschema python3-nacl
     python3-prov python3-rdflib graphviz hdf5-tools"
