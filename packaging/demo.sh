@@ -1,6 +1,8 @@
 #!/bin/sh
-# The main job: install what is missing, build, and run the demo pipeline
-# (generated reads for 8 samples -> merge lanes -> QC) with the shipped plugins.
+# The main job: install what is missing, build, and run the packaged germline
+# pipeline with the shipped plugins: a simulated sequencing run of 8 samples
+# against the lambda phage genome -> demultiplexing -> QC -> bwa mem ->
+# bcftools -> each sample's calls against the simulator's truth.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -16,7 +18,7 @@ quiet meson compile -C build/release
 
 out=build/demo
 mkdir -p "$out"
-exec build/release/framework/cli/strand run packaging/pipelines/fastq-demo.json \
-  --samples packaging/pipelines/fastq-demo.samples.json \
-  --equipment packaging/pipelines/fastq-demo.equipment.json \
+exec build/release/framework/cli/strand run packaging/pipelines/germline-lambda.json \
+  --samples packaging/pipelines/germline-lambda.samples.json \
+  --equipment packaging/pipelines/facility.equipment.json \
   --plugin-dir build/release/plugins --store "$out/store" "$@"

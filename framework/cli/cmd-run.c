@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "run-report.h"
 #include "runner.h"
 #include "validator.h"
 
@@ -24,6 +25,8 @@ on_task (const StrandTaskRecord *record, gpointer user_data)
             strand_error_class_name (r->error_class), r->message ? r->message : "");
   fflush (stdout);
 }
+
+static void print_summary (const StrandRun *run, const char *store_dir);
 
 static int
 execute (StrandPipeline *pipeline, GPtrArray *samples, const char *store_option,
@@ -66,11 +69,27 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const char *store_option,
       printf ("%s\n", text);
     }
   else
-    printf ("run %s: %u task%s ok, %u failed, %u skipped\nsummary: %s/run.json\n"
-            "provenance: %s lineage %s --store %s\n", run->run_id,
-            run->succeeded, run->succeeded == 1 ? "" : "s", run->failed, run->skipped,
-            run->run_dir, strand_cli_program, run->run_id, store_dir);
+    {
+      if (pipeline->report->len > 0)
+        {
+          g_autoptr (JsonNode) report = strand_run_report (run, pipeline);
+          g_autofree char *table = strand_run_report_text (report);
+          printf ("\n%s\n", table);
+        }
+      print_summary (run, store_dir);
+    }
   return run->failed == 0 && run->skipped == 0 ? STRAND_EXIT_OK : STRAND_EXIT_FAILED;
+}
+
+static void
+print_summary (const StrandRun *run, const char *store_dir)
+{
+  printf ("run %s: %u task%s ok, %u failed, %u skipped\nsummary: %s/run.json\n"
+          "provenance: %s lineage %s --store %s\n", run->run_id,
+          run->succeeded, run->succeeded == 1 ? "" : "s", run->failed, run->skipped,
+          run->run_dir, strand_cli_program, run->run_id, store_dir);
+  printf ("outputs: %s export %s --ro-crate DIR --store %s (or archive %s -o FILE.tar.zst)\n",
+          strand_cli_program, run->run_id, store_dir, run->run_id);
 }
 
 int

@@ -53,6 +53,7 @@ strand_pipeline_new (const char *name)
   pipeline->stages = g_ptr_array_new_with_free_func (stage_free);
   pipeline->edges = g_ptr_array_new_with_free_func (edge_free);
   pipeline->outputs = g_ptr_array_new_with_free_func (g_free);
+  pipeline->report = g_ptr_array_new_with_free_func (g_free);
   return pipeline;
 }
 
@@ -68,6 +69,7 @@ strand_pipeline_free (StrandPipeline *pipeline)
   g_ptr_array_unref (pipeline->stages);
   g_ptr_array_unref (pipeline->edges);
   g_ptr_array_unref (pipeline->outputs);
+  g_ptr_array_unref (pipeline->report);
   g_free (pipeline);
 }
 
@@ -434,7 +436,7 @@ static void
 load_root (Loader *l, StrandPipeline *pipeline, JsonObject *o)
 {
   static const char *const keys[] = { "name", "description", "inputs", "stages", "edges",
-                                      "outputs", "qc", NULL };
+                                      "outputs", "qc", "report", NULL };
   check_keys (l, o, "", keys);
   g_free (pipeline->name);
   pipeline->name = g_strdup (get_string (l, o, "name", "", TRUE));
@@ -514,6 +516,19 @@ load_root (Loader *l, StrandPipeline *pipeline, JsonObject *o)
         complain (l, "bad-endpoint", where, "an output is named 'stage.port'");
       else
         strand_pipeline_add_output (pipeline, json_node_get_string (n));
+    }
+
+  JsonArray *report = get_array (l, o, "report", "", FALSE);
+  for (guint i = 0; report && i < json_array_get_length (report); i++)
+    {
+      JsonNode *n = json_array_get_element (report, i);
+      g_autofree char *where = g_strdup_printf ("/report/%u", i);
+      g_autofree char *st = NULL, *metric = NULL;
+      if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING ||
+          !split_endpoint (json_node_get_string (n), &st, &metric) || st == NULL)
+        complain (l, "bad-endpoint", where, "a report figure is named 'stage.metric'");
+      else
+        g_ptr_array_add (pipeline->report, g_strdup (json_node_get_string (n)));
     }
 
   JsonObject *qc = get_object (l, o, "qc", "");
@@ -651,6 +666,13 @@ strand_pipeline_to_json (const StrandPipeline *pipeline)
       for (guint i = 0; i < pipeline->outputs->len; i++)
         json_array_add_string_element (a, pipeline->outputs->pdata[i]);
       json_object_set_array_member (o, "outputs", a);
+    }
+  if (pipeline->report->len)
+    {
+      JsonArray *a = json_array_new ();
+      for (guint i = 0; i < pipeline->report->len; i++)
+        json_array_add_string_element (a, pipeline->report->pdata[i]);
+      json_object_set_array_member (o, "report", a);
     }
   const StrandQcThresholds *qc = &pipeline->qc;
   if (qc->has_min_reads || qc->has_min_mean_quality || qc->has_max_n_fraction)
@@ -1021,6 +1043,16 @@ strand_pipeline_resolve (StrandPipeline *pipeline, StrandRegistry *registry, GPt
         report (&r, FALSE, "unknown-port", where, "stage '%s' (%s) has no output port '%s'",
                 s->id, s->plugin, port);
       g_hash_table_add (products, (gpointer) name);
+    }
+
+  for (guint i = 0; i < pipeline->report->len; i++)
+    {
+      const char *name = pipeline->report->pdata[i];
+      g_autofree char *st = NULL, *metric = NULL;
+      g_autofree char *where = g_strdup_printf ("/report/%u", i);
+      split_endpoint (name, &st, &metric);
+      if (st == NULL || g_hash_table_lookup (r.stage_by_id, st) == NULL)
+        report (&r, FALSE, "unknown-stage", where, "report figure '%s' names an unknown stage", name);
     }
 
   /* Required inputs connected; outputs that feed nothing and are not a

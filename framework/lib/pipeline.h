@@ -75,6 +75,7 @@ typedef struct {
   GPtrArray *stages;  /* StrandStage */
   GPtrArray *edges;   /* StrandEdge */
   GPtrArray *outputs; /* char*: "stage.port" products of the pipeline */
+  GPtrArray *report;  /* char*: "stage.metric" figures shown per sample after a run */
   StrandQcThresholds qc;
   char *source;       /* file it came from, for problem locations; may be NULL */
 } StrandPipeline;

@@ -48,7 +48,7 @@ strand_provenance_open (const char *dir, GError **error)
       return NULL;
     }
   g_autoptr (StrandProvenance) prov = g_new0 (StrandProvenance, 1);
-  prov->dir = g_strdup (dir);
+  prov->dir = g_canonicalize_filename (dir, NULL);
   prov->store = strand_store_open (dir, error);
   if (prov->store == NULL)
     return NULL;

@@ -251,7 +251,9 @@ strand_run_pipeline (StrandPipeline *pipeline, GPtrArray *samples, StrandProvena
   g_autofree char *stamp = g_date_time_format (dt, "%Y%m%dT%H%M%SZ");
   g_autoptr (StrandRun) run = g_new0 (StrandRun, 1);
   run->run_id = g_strdup_printf ("%s-%08x", stamp, g_random_int ());
-  run->run_dir = g_build_filename (runs_dir, run->run_id, NULL);
+  /* Absolute, so that links a stage makes to its inputs resolve anywhere. */
+  g_autofree char *runs_abs = g_canonicalize_filename (runs_dir, NULL);
+  run->run_dir = g_build_filename (runs_abs, run->run_id, NULL);
   run->tasks = g_ptr_array_new_with_free_func (record_free);
   if (g_mkdir_with_parents (run->run_dir, 0750) != 0)
     {

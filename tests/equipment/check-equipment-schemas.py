@@ -5,7 +5,7 @@ so that the schemas and the C readers agree on the same examples.
 Usage: check-equipment-schemas.py SOURCE_ROOT
 
 - facility.equipment.json (predictive maintenance members) and the shipped
-  fastq-demo.equipment.json (written before them) are valid inventories;
+  facility.equipment.json (written before them) are valid inventories;
 - every line of day.jsonl is a valid event, every line of bad-events.jsonl
   is refused (the C parser refuses the same lines: test-equipment-monitor);
 - reservations.json is valid;
@@ -55,7 +55,7 @@ def main(root):
     reservations = validator(root, "equipment-reservations.schema.json")
 
     for path in (os.path.join(data, "facility.equipment.json"),
-                 os.path.join(root, "packaging", "pipelines", "fastq-demo.equipment.json")):
+                 os.path.join(root, "packaging", "pipelines", "facility.equipment.json")):
         with open(path, encoding="utf-8") as f:
             e = errors(inventory, json.load(f))
         check(not e, "%s is a valid inventory" % os.path.basename(path), e)

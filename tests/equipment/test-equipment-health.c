@@ -51,7 +51,7 @@ test_old_inventory (void)
 {
   g_autoptr (GPtrArray) problems = strand_problems_new ();
   g_autoptr (StrandInventory) inv =
-      strand_inventory_load (STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.equipment.json", problems);
+      strand_inventory_load (STRAND_SOURCE_ROOT "/packaging/pipelines/facility.equipment.json", problems);
   g_assert_nonnull (inv);
   g_assert_cmpuint (problems->len, ==, 0);
   for (guint i = 0; i < inv->items->len; i++)

@@ -218,7 +218,7 @@ KINDS = ("pipeline", "samples", "equipment")
 
 def kind_of(name, kinds=KINDS):
     """NAME.KIND.json is of that kind (KIND a schema's name, e.g.
-    fastq-demo.equipment.json); NAME.samples.tsv is a TSV sample sheet; any
+    facility.equipment.json); NAME.samples.tsv is a TSV sample sheet; any
     other *.json is a pipeline."""
     if name.endswith(".samples.tsv"):
         return "samples"
