@@ -461,8 +461,13 @@ strand_jobshop_run (const StrandJobShop *shop, const StrandSchedulerConfig *conf
                                          shop->options[k].duration * UNIT_US);
         }
     }
-  if (plan != NULL)
-    strand_scheduler_plan (sched, plan, stats);
+  if (plan != NULL && strand_scheduler_plan (sched, plan, stats) && stats != NULL)
+    {
+      /* In the instance's unit, from its time 0. */
+      stats->initial_makespan = (stats->initial_makespan - ORIGIN_US) / UNIT_US;
+      stats->makespan = (stats->makespan - ORIGIN_US) / UNIT_US;
+      stats->lower_bound = (stats->lower_bound - ORIGIN_US) / UNIT_US;
+    }
 
   Run run = { sched, 0 };
   g_autofree Ending *endings = g_new (Ending, MAX (shop->n_ops, 1));

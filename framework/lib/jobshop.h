@@ -84,7 +84,8 @@ gboolean strand_jobshop_check (const StrandJobShop *shop, const StrandSchedule *
 /* Runs the shop through a new scheduler (`config` may be NULL) on the
  * discrete-event clock, which it switches to; time unit = one second. With
  * `plan` it first runs the planning pass with those options (`stats` may be
- * NULL). Returns the schedule the scheduler produced. */
+ * NULL; its makespans are then in the instance's unit). Returns the
+ * schedule the scheduler produced. */
 StrandSchedule *strand_jobshop_run (const StrandJobShop *shop, const StrandSchedulerConfig *config,
                                 const StrandPlannerOptions *plan, StrandPlannerStats *stats,
                                 GError **error);
