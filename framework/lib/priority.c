@@ -3,8 +3,11 @@
 #include <string.h>
 
 #define HOUR_US ((gint64) 3600 * G_USEC_PER_SEC)
-/* Keys are clipped to this range so that the rank fits above them. */
-#define KEY_LIMIT ((gint64) 1 << 57)
+/* Times and settings are clamped into +-2^60, so that a time plus a
+ * setting never overflows; TIME_LIMIT stands for "never". */
+#define TIME_LIMIT ((gint64) 1 << 60)
+#define N_BANDS (STRAND_RANK_ROUTINE_RELAXED + 1)
+#define NO_BAND 0xff
 
 enum {
   F_QUEUED = 1 << 0,  /* has a ready task */
@@ -15,8 +18,22 @@ enum {
   F_RETIRED = 1 << 5, /* finished or cancelled */
 };
 
+/* One entry of a band's queue: the sample's order keys, copied so that
+ * comparing two entries reads nothing else. When a sample changes band or
+ * key a new entry is pushed and the old one goes stale (its version no
+ * longer matches); stale entries are skipped and swept out in bulk, so a
+ * change costs a push, which is O(1) on average, not a sift through the
+ * heap. */
+typedef struct {
+  gint64 key;     /* within the band */
+  gint64 arrived;
+  guint32 index;
+  guint32 version;
+  guint8 clinical;
+} Entry;
+
 struct _StrandPriorityTable {
-  StrandPriorityConfig config;
+  StrandPriorityConfig config; /* clamped */
   guint n, capacity;
   /* inputs */
   gint64 *usable_until, *stabilise_work, *due, *finish_work, *next_task;
@@ -25,19 +42,23 @@ struct _StrandPriorityTable {
   guint8 *clinical;
   guint8 *flags;
   /* derived */
-  gint64 *latest;    /* L */
+  gint64 *latest;    /* L, clamped; TIME_LIMIT: no deadline */
   gint64 *relaxed;   /* rule 5's key: minus work ahead per unit of next task */
-  gint64 *primary;   /* rank << 58 | clipped key: the first part of the order */
+  gint64 *next_at;   /* the next instant its rank changes by time alone; G_MAXINT64:
+                      * never, or it is not in the queue */
   guint8 *rank;
-  /* the queue: a binary min-heap of sample indices, and each one's place */
-  guint *heap;
-  gint *place;       /* -1: not in the heap */
-  guint heap_len;
+  guint8 *band_of;   /* the band holding its live entry, NO_BAND: none */
+  guint32 *version;
+  /* the queue: one binary min-heap of entries per band */
+  GArray *bands[N_BANDS];
+  guint live[N_BANDS];
   /* bookkeeping */
   GArray *dirty;     /* guint */
   GArray *flagged;   /* guint, not yet taken */
   GArray *changed;   /* guint, scratch of the full pass */
   GArray *walk;      /* guint heap places, a small heap of the walk's frontier */
+  guint walk_band;
+  gboolean walk_fresh;
   gint64 now;
   gint64 next_change;
 };
@@ -82,18 +103,24 @@ grow (StrandPriorityTable *t, guint capacity)
   GROW (due);
   GROW (finish_work);
   GROW (next_task);
-  GROW (relaxed);
   GROW (stabilised_by);
   GROW (finished_by);
   GROW (arrived);
   GROW (clinical);
   GROW (flags);
   GROW (latest);
-  GROW (primary);
+  GROW (relaxed);
+  GROW (next_at);
   GROW (rank);
-  GROW (heap);
-  GROW (place);
+  GROW (band_of);
+  GROW (version);
 #undef GROW
+}
+
+static gint64
+clamp_time (gint64 t)
+{
+  return CLAMP (t, -TIME_LIMIT, TIME_LIMIT);
 }
 
 StrandPriorityTable *
@@ -104,7 +131,13 @@ strand_priority_table_new (const StrandPriorityConfig *config, guint expected_sa
     t->config = *config;
   else
     strand_priority_config_init (&t->config);
+  t->config.critical_margin_us = CLAMP (t->config.critical_margin_us, 0, TIME_LIMIT);
+  t->config.aging_step_us = CLAMP (t->config.aging_step_us, 1, TIME_LIMIT);
+  t->config.pressure_window_us = CLAMP (t->config.pressure_window_us, 0, TIME_LIMIT);
+  t->config.slack_horizon_us = CLAMP (t->config.slack_horizon_us, 0, TIME_LIMIT);
   grow (t, MAX (expected_samples, 16));
+  for (guint b = 0; b < N_BANDS; b++)
+    t->bands[b] = g_array_new (FALSE, FALSE, sizeof (Entry));
   t->dirty = g_array_new (FALSE, FALSE, sizeof (guint));
   t->flagged = g_array_new (FALSE, FALSE, sizeof (guint));
   t->changed = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -124,17 +157,19 @@ strand_priority_table_free (StrandPriorityTable *t)
   g_free (t->due);
   g_free (t->finish_work);
   g_free (t->next_task);
-  g_free (t->relaxed);
   g_free (t->stabilised_by);
   g_free (t->finished_by);
   g_free (t->arrived);
   g_free (t->clinical);
   g_free (t->flags);
   g_free (t->latest);
-  g_free (t->primary);
+  g_free (t->relaxed);
+  g_free (t->next_at);
   g_free (t->rank);
-  g_free (t->heap);
-  g_free (t->place);
+  g_free (t->band_of);
+  g_free (t->version);
+  for (guint b = 0; b < N_BANDS; b++)
+    g_array_unref (t->bands[b]);
   g_array_unref (t->dirty);
   g_array_unref (t->flagged);
   g_array_unref (t->changed);
@@ -163,16 +198,17 @@ strand_priority_add (StrandPriorityTable *t, StrandClinicalClass clinical, gint6
   t->due[i] = G_MAXINT64;
   t->finish_work[i] = 0;
   t->next_task[i] = 0;
-  t->relaxed[i] = 0;
   t->stabilised_by[i] = G_MININT64;
   t->finished_by[i] = G_MININT64;
-  t->arrived[i] = arrived_us;
+  t->arrived[i] = clamp_time (arrived_us);
   t->clinical[i] = (guint8) MIN (clinical, STRAND_CLINICAL_ROUTINE);
   t->flags[i] = 0;
-  t->latest[i] = G_MAXINT64;
-  t->primary[i] = G_MAXINT64;
+  t->latest[i] = TIME_LIMIT;
+  t->relaxed[i] = 0;
+  t->next_at[i] = G_MAXINT64;
   t->rank[i] = STRAND_RANK_IDLE;
-  t->place[i] = -1;
+  t->band_of[i] = NO_BAND;
+  t->version[i] = 0;
   mark_dirty (t, i);
   return i;
 }
@@ -241,95 +277,117 @@ strand_priority_retire (StrandPriorityTable *t, guint i)
   mark_dirty (t, i);
 }
 
-/* ---- the order ------------------------------------------------------------------ */
+/* ---- the bands' queues ----------------------------------------------------------- */
 
 static inline gboolean
-before (const StrandPriorityTable *t, guint a, guint b)
+entry_before (const Entry *a, const Entry *b)
 {
-  if (t->primary[a] != t->primary[b])
-    return t->primary[a] < t->primary[b];
-  if (t->clinical[a] != t->clinical[b])
-    return t->clinical[a] < t->clinical[b];
-  if (t->arrived[a] != t->arrived[b])
-    return t->arrived[a] < t->arrived[b];
-  return a < b;
+  if (a->key != b->key)
+    return a->key < b->key;
+  if (a->clinical != b->clinical)
+    return a->clinical < b->clinical;
+  if (a->arrived != b->arrived)
+    return a->arrived < b->arrived;
+  return a->index < b->index;
 }
 
 static void
-heap_set (StrandPriorityTable *t, guint pos, guint i)
+heap_sift_down (Entry *h, guint n, guint pos)
 {
-  t->heap[pos] = i;
-  t->place[i] = (gint) pos;
-}
-
-static void
-sift_up (StrandPriorityTable *t, guint pos)
-{
-  guint i = t->heap[pos];
-  while (pos > 0)
-    {
-      guint parent = (pos - 1) / 2;
-      if (!before (t, i, t->heap[parent]))
-        break;
-      heap_set (t, pos, t->heap[parent]);
-      pos = parent;
-    }
-  heap_set (t, pos, i);
-}
-
-static void
-sift_down (StrandPriorityTable *t, guint pos)
-{
-  guint i = t->heap[pos];
+  Entry e = h[pos];
   for (;;)
     {
       guint l = 2 * pos + 1, r = l + 1, m = pos;
-      guint best = i;
-      if (l < t->heap_len && before (t, t->heap[l], best))
-        m = l, best = t->heap[l];
-      if (r < t->heap_len && before (t, t->heap[r], best))
-        m = r, best = t->heap[r];
+      const Entry *best = &e;
+      if (l < n && entry_before (&h[l], best))
+        m = l, best = &h[l];
+      if (r < n && entry_before (&h[r], best))
+        m = r;
       if (m == pos)
         break;
-      heap_set (t, pos, best);
+      h[pos] = h[m];
       pos = m;
     }
-  heap_set (t, pos, i);
+  h[pos] = e;
 }
 
 static void
-heap_insert (StrandPriorityTable *t, guint i)
+heap_push (GArray *heap, const Entry *e)
 {
-  heap_set (t, t->heap_len++, i);
-  sift_up (t, t->heap_len - 1);
+  g_array_append_val (heap, *e);
+  Entry *h = (Entry *) heap->data;
+  guint pos = heap->len - 1;
+  while (pos > 0)
+    {
+      guint parent = (pos - 1) / 2;
+      if (!entry_before (e, &h[parent]))
+        break;
+      h[pos] = h[parent];
+      pos = parent;
+    }
+  h[pos] = *e;
 }
 
 static void
-heap_remove (StrandPriorityTable *t, guint i)
+heap_pop (GArray *heap)
 {
-  guint pos = (guint) t->place[i];
-  t->place[i] = -1;
-  guint last = t->heap[--t->heap_len];
-  if (pos == t->heap_len)
+  Entry *h = (Entry *) heap->data;
+  h[0] = h[heap->len - 1];
+  g_array_set_size (heap, heap->len - 1);
+  if (heap->len > 1)
+    heap_sift_down ((Entry *) heap->data, heap->len, 0);
+}
+
+static inline gboolean
+entry_live (const StrandPriorityTable *t, guint band, const Entry *e)
+{
+  return t->band_of[e->index] == band && t->version[e->index] == e->version;
+}
+
+static void
+band_put (StrandPriorityTable *t, guint i, guint8 band, gint64 key)
+{
+  if (t->band_of[i] != NO_BAND)
+    t->live[t->band_of[i]]--;
+  Entry e = { key, t->arrived[i], i, ++t->version[i], t->clinical[i] };
+  heap_push (t->bands[band], &e);
+  t->band_of[i] = band;
+  t->live[band]++;
+}
+
+static void
+band_drop (StrandPriorityTable *t, guint i)
+{
+  if (t->band_of[i] == NO_BAND)
     return;
-  heap_set (t, pos, last);
-  sift_up (t, pos);
-  sift_down (t, (guint) t->place[last]);
+  t->live[t->band_of[i]]--;
+  t->band_of[i] = NO_BAND;
+  t->version[i]++;
 }
 
+/* Stale entries go: from the tops always (a walk then starts on a live
+ * entry), from the whole heap once they outnumber the live ones. */
 static void
-heap_fix (StrandPriorityTable *t, guint i)
+sweep (StrandPriorityTable *t)
 {
-  guint pos = (guint) t->place[i];
-  sift_up (t, pos);
-  sift_down (t, (guint) t->place[i]);
-}
-
-static void
-heap_rebuild (StrandPriorityTable *t)
-{
-  for (guint pos = t->heap_len / 2; pos-- > 0;)
-    sift_down (t, pos);
+  for (guint b = 0; b < N_BANDS; b++)
+    {
+      GArray *heap = t->bands[b];
+      if (heap->len > 2 * t->live[b] + 1024)
+        {
+          Entry *h = (Entry *) heap->data;
+          guint out = 0;
+          for (guint k = 0; k < heap->len; k++)
+            if (entry_live (t, b, &h[k]))
+              h[out++] = h[k];
+          g_array_set_size (heap, out);
+          h = (Entry *) heap->data;
+          for (guint pos = out / 2; pos-- > 0;)
+            heap_sift_down (h, out, pos);
+        }
+      while (heap->len > 0 && !entry_live (t, b, &g_array_index (heap, Entry, 0)))
+        heap_pop (heap);
+    }
 }
 
 /* ---- ranks ---------------------------------------------------------------------- */
@@ -342,75 +400,69 @@ sub_sat (gint64 a, gint64 b)
   return b > 0 && a < G_MININT64 + b ? G_MININT64 : a - b;
 }
 
-static inline gint64
-add_sat (gint64 a, gint64 b)
-{
-  return a > 0 && b > G_MAXINT64 - a ? G_MAXINT64 : a + b;
-}
-
-/* L and the doomed flag from the inputs: what a dirty sample recomputes. */
+/* L, the doomed flag and rule 5's key from the inputs: what a dirty
+ * sample recomputes. */
 static void
 derive (StrandPriorityTable *t, guint i)
 {
-  /* Rule 5: work ahead per unit of the next task, larger first. */
   double ratio = (double) t->finish_work[i] / (double) MAX (t->next_task[i], 1);
   t->relaxed[i] = -(gint64) MIN (ratio * 1e6, 1e16);
   if (t->flags[i] & F_LATE)
     {
-      t->latest[i] = G_MAXINT64;
+      t->latest[i] = TIME_LIMIT;
       t->flags[i] &= ~F_DOOMED;
       return;
     }
   gint64 a = sub_sat (t->usable_until[i], t->stabilise_work[i]);
   gint64 b = sub_sat (t->due[i], t->finish_work[i]);
-  t->latest[i] = MIN (a, b);
+  t->latest[i] = clamp_time (MIN (a, b));
   gboolean doomed = t->stabilised_by[i] > t->usable_until[i] || t->finished_by[i] > t->due[i];
   t->flags[i] = doomed ? (t->flags[i] | F_DOOMED) : (t->flags[i] & ~F_DOOMED);
 }
 
-/* The rank at `now` and the key within it, from L, the class and the age.
- * Branch-light on purpose: the full pass runs this over every sample. */
+/* The rank at `now` and the next instant it can change by time alone.
+ * Every quantity is clamped, so there is no overflow to guard against. */
 static inline guint8
-rank_at (const StrandPriorityTable *t, guint i, gint64 now, gint64 *key, gint64 *next)
+rank_now (const StrandPriorityTable *t, guint i, gint64 now, gint64 *next)
 {
-  gint64 L = t->latest[i];
-  gint64 margin_end = add_sat (now, t->config.critical_margin_us);
-  gint64 waited = now - t->arrived[i];
-  gint64 step = t->config.aging_step_us;
-  int promotions = waited >= step ? (waited - step >= step ? 2 : 1) : 0;
-  int cls = MAX ((int) t->clinical[i] - promotions, 0);
-  gint64 capped = MIN (L, add_sat (t->arrived[i], t->config.slack_horizon_us));
-  gboolean pressed = capped < add_sat (now, t->config.pressure_window_us);
-  guint8 r;
-  if (L < now || (t->flags[i] & F_DOOMED))
-    r = STRAND_RANK_INFEASIBLE;
-  else if (L < margin_end)
-    r = STRAND_RANK_CRITICAL;
-  else
-    r = (guint8) (STRAND_RANK_STAT + 2 * cls + !pressed);
-  *key = r == STRAND_RANK_CRITICAL ? L : pressed ? capped : t->relaxed[i];
-  /* The next instant this sample's rank can change by time alone. */
-  gint64 n = G_MAXINT64;
-  if (r == STRAND_RANK_CRITICAL)
-    n = L + 1;
-  else if (r != STRAND_RANK_INFEASIBLE)
-    {
-      if (L != G_MAXINT64)
-        n = MAX (sub_sat (L, t->config.critical_margin_us) + 1, now + 1);
-      if (!pressed && capped != G_MAXINT64)
-        n = MIN (n, MAX (sub_sat (capped, t->config.pressure_window_us) + 1, now + 1));
-      if (cls > 0)
-        n = MIN (n, add_sat (add_sat (t->arrived[i], step), promotions > 0 ? step : 0));
-    }
+  const gint64 L = t->latest[i], a = t->arrived[i];
+  const gint64 margin = t->config.critical_margin_us, step = t->config.aging_step_us;
+  const gint64 window = t->config.pressure_window_us, horizon = t->config.slack_horizon_us;
+  const int clinical = t->clinical[i];
+  const gboolean doomed = (t->flags[i] & F_DOOMED) != 0;
+  const gint64 waited = now - a;
+  const int promotions = (waited >= step) + (waited >= 2 * step);
+  const int cls = clinical > promotions ? clinical - promotions : 0;
+  const gint64 capped = L < a + horizon ? L : a + horizon;
+  const int pressed = capped < now + window;
+  guint8 r = (L < now || doomed) ? STRAND_RANK_INFEASIBLE
+             : (L < now + margin) ? STRAND_RANK_CRITICAL
+                                  : (guint8) (STRAND_RANK_STAT + 2 * cls + !pressed);
+  gint64 n = G_MAXINT64, c;
+  const gboolean has_L = L < TIME_LIMIT, has_cap = capped < TIME_LIMIT;
+  c = L - margin + 1;
+  n = has_L && c > now && c < n ? c : n;
+  c = L + 1;
+  n = has_L && c > now && c < n ? c : n;
+  c = capped - window + 1;
+  n = has_cap && c > now && c < n ? c : n;
+  c = a + step;
+  n = clinical > 0 && c > now && c < n ? c : n;
+  c = a + 2 * step;
+  n = clinical > 1 && c > now && c < n ? c : n;
   *next = n;
   return r;
 }
 
-static inline gint64
-primary_of (guint8 rank, gint64 key)
+static gint64
+key_in (const StrandPriorityTable *t, guint i, guint8 rank)
 {
-  gint64 k = CLAMP (key, -KEY_LIMIT, KEY_LIMIT - 1) + KEY_LIMIT;
-  return ((gint64) rank << 58) | k;
+  gint64 L = t->latest[i];
+  if (rank == STRAND_RANK_CRITICAL)
+    return L;
+  if ((rank - STRAND_RANK_STAT) % 2 == 0) /* pressed */
+    return MIN (L, t->arrived[i] + t->config.slack_horizon_us);
+  return t->relaxed[i];
 }
 
 static gboolean
@@ -426,9 +478,10 @@ flag (StrandPriorityTable *t, guint i)
   g_array_append_val (t->flagged, i);
 }
 
-/* Puts sample i where its rank says: in the heap, flagged, or idle. */
+/* Puts sample i where its rank says: in a band, flagged, or idle; `next`
+ * is when that rank changes by time alone. */
 static void
-place_sample (StrandPriorityTable *t, guint i, guint8 r, gint64 key)
+place_sample (StrandPriorityTable *t, guint i, guint8 r, gint64 next)
 {
   gboolean infeasible = r == STRAND_RANK_INFEASIBLE;
   if (infeasible && !(t->flags[i] & (F_FLAGGED | F_RETIRED)))
@@ -437,16 +490,13 @@ place_sample (StrandPriorityTable *t, guint i, guint8 r, gint64 key)
     {
       gboolean flagged = (t->flags[i] & (F_FLAGGED | F_RETIRED)) == F_FLAGGED;
       t->rank[i] = flagged ? STRAND_RANK_INFEASIBLE : STRAND_RANK_IDLE;
-      if (t->place[i] >= 0)
-        heap_remove (t, i);
+      t->next_at[i] = G_MAXINT64;
+      band_drop (t, i);
       return;
     }
   t->rank[i] = r;
-  t->primary[i] = primary_of (r, key);
-  if (t->place[i] >= 0)
-    heap_fix (t, i);
-  else
-    heap_insert (t, i);
+  t->next_at[i] = next;
+  band_put (t, i, r, key_in (t, i, r));
 }
 
 static void
@@ -457,54 +507,47 @@ update_dirty (StrandPriorityTable *t, gint64 now)
       guint i = g_array_index (t->dirty, guint, k);
       t->flags[i] &= ~F_DIRTY;
       derive (t, i);
-      gint64 key, next;
-      guint8 r = rank_at (t, i, now, &key, &next);
+      gint64 next;
+      guint8 r = rank_now (t, i, now, &next);
       /* A sample without a ready task is flagged only when what is already
        * running passes a deadline; its L says nothing until a task is ready. */
       if (!(t->flags[i] & F_QUEUED) && r == STRAND_RANK_INFEASIBLE && !(t->flags[i] & F_DOOMED))
         r = STRAND_RANK_IDLE;
-      place_sample (t, i, r, key);
-      if (competes (t, i))
-        t->next_change = MIN (t->next_change, next);
+      place_sample (t, i, r, next);
+      t->next_change = MIN (t->next_change, t->next_at[i]);
     }
   g_array_set_size (t->dirty, 0);
 }
 
-/* Every competing sample's rank at `now`: one pass over the arrays, then the
- * few that changed band are moved in the heap. */
+/* A time shift: one pass over one array finds the samples whose rank
+ * time has changed and the next instant any will; only those are
+ * recomputed and get a new entry. */
 static void
 full_pass (StrandPriorityTable *t, gint64 now)
 {
   gint64 next_change = G_MAXINT64;
   g_array_set_size (t->changed, 0);
   const guint n = t->n;
+  const gint64 *next_at = t->next_at;
   for (guint i = 0; i < n; i++)
     {
-      if ((t->flags[i] & (F_QUEUED | F_FLAGGED | F_RETIRED)) != F_QUEUED)
-        continue;
-      gint64 key, next;
-      guint8 r = rank_at (t, i, now, &key, &next);
-      next_change = MIN (next_change, next);
-      if (r != t->rank[i])
+      gint64 x = next_at[i];
+      if (G_UNLIKELY (x <= now))
         g_array_append_val (t->changed, i);
+      else
+        next_change = x < next_change ? x : next_change;
     }
-  guint changed = t->changed->len;
-  gboolean rebuild = changed > t->heap_len / 16 + 64;
-  for (guint k = 0; k < changed; k++)
+  for (guint k = 0; k < t->changed->len; k++)
     {
       guint i = g_array_index (t->changed, guint, k);
-      gint64 key, next;
-      guint8 r = rank_at (t, i, now, &key, &next);
-      if (rebuild && r != STRAND_RANK_INFEASIBLE)
-        {
-          t->rank[i] = r;
-          t->primary[i] = primary_of (r, key);
-        }
+      gint64 next;
+      guint8 r = rank_now (t, i, now, &next);
+      if (r == t->rank[i])
+        t->next_at[i] = next; /* same band, same key: the entry stands */
       else
-        place_sample (t, i, r, key);
+        place_sample (t, i, r, next);
+      next_change = MIN (next_change, t->next_at[i]);
     }
-  if (rebuild)
-    heap_rebuild (t);
   t->next_change = next_change;
 }
 
@@ -522,6 +565,7 @@ strand_priority_recalculate (StrandPriorityTable *t, gint64 now)
     }
   else
     update_dirty (t, now);
+  sweep (t);
 }
 
 gint64
@@ -551,7 +595,7 @@ gint64
 strand_priority_latest_start_us (const StrandPriorityTable *t, guint i)
 {
   g_return_val_if_fail (i < t->n, G_MAXINT64);
-  return t->latest[i];
+  return t->latest[i] >= TIME_LIMIT ? G_MAXINT64 : t->latest[i];
 }
 
 gboolean
@@ -564,27 +608,25 @@ strand_priority_is_flagged (const StrandPriorityTable *t, guint i)
 guint
 strand_priority_queued (const StrandPriorityTable *t)
 {
-  return t->heap_len;
+  guint n = 0;
+  for (guint b = 0; b < N_BANDS; b++)
+    n += t->live[b];
+  return n;
 }
 
-/* ---- walking the order ---------------------------------------------------------- */
-
-static gboolean
-walk_before (const StrandPriorityTable *t, guint pa, guint pb)
-{
-  return before (t, t->heap[pa], t->heap[pb]);
-}
+/* ---- walking the order ------------------------------------------------------------ */
 
 static void
 walk_push (StrandPriorityTable *t, guint pos)
 {
+  const Entry *h = (const Entry *) t->bands[t->walk_band]->data;
   g_array_append_val (t->walk, pos);
   guint *w = (guint *) t->walk->data;
   guint k = t->walk->len - 1;
   while (k > 0)
     {
       guint parent = (k - 1) / 2;
-      if (!walk_before (t, w[k], w[parent]))
+      if (!entry_before (&h[w[k]], &h[w[parent]]))
         break;
       guint x = w[k];
       w[k] = w[parent];
@@ -593,19 +635,10 @@ walk_push (StrandPriorityTable *t, guint pos)
     }
 }
 
-void
-strand_priority_walk_start (StrandPriorityTable *t)
+static guint
+walk_pop (StrandPriorityTable *t)
 {
-  g_array_set_size (t->walk, 0);
-  if (t->heap_len > 0)
-    walk_push (t, 0);
-}
-
-gint64
-strand_priority_walk_next (StrandPriorityTable *t)
-{
-  if (t->walk->len == 0)
-    return -1;
+  const Entry *h = (const Entry *) t->bands[t->walk_band]->data;
   guint *w = (guint *) t->walk->data;
   guint top = w[0];
   w[0] = w[t->walk->len - 1];
@@ -615,9 +648,9 @@ strand_priority_walk_next (StrandPriorityTable *t)
   for (;;)
     {
       guint l = 2 * k + 1, r = l + 1, m = k;
-      if (l < n && walk_before (t, w[l], w[m]))
+      if (l < n && entry_before (&h[w[l]], &h[w[m]]))
         m = l;
-      if (r < n && walk_before (t, w[r], w[m]))
+      if (r < n && entry_before (&h[w[r]], &h[w[m]]))
         m = r;
       if (m == k)
         break;
@@ -626,9 +659,41 @@ strand_priority_walk_next (StrandPriorityTable *t)
       w[m] = x;
       k = m;
     }
-  if (2 * top + 1 < t->heap_len)
-    walk_push (t, 2 * top + 1);
-  if (2 * top + 2 < t->heap_len)
-    walk_push (t, 2 * top + 2);
-  return t->heap[top];
+  return top;
+}
+
+void
+strand_priority_walk_start (StrandPriorityTable *t)
+{
+  g_array_set_size (t->walk, 0);
+  t->walk_band = 0;
+  t->walk_fresh = TRUE;
+}
+
+gint64
+strand_priority_walk_next (StrandPriorityTable *t)
+{
+  for (;;)
+    {
+      if (t->walk->len == 0)
+        {
+          if (!t->walk_fresh)
+            t->walk_band++;
+          t->walk_fresh = FALSE;
+          while (t->walk_band < N_BANDS && t->bands[t->walk_band]->len == 0)
+            t->walk_band++;
+          if (t->walk_band >= N_BANDS)
+            return -1;
+          walk_push (t, 0);
+        }
+      guint pos = walk_pop (t);
+      GArray *heap = t->bands[t->walk_band];
+      if (2 * pos + 1 < heap->len)
+        walk_push (t, 2 * pos + 1);
+      if (2 * pos + 2 < heap->len)
+        walk_push (t, 2 * pos + 2);
+      const Entry *e = &g_array_index (heap, Entry, pos);
+      if (entry_live (t, t->walk_band, e))
+        return e->index;
+    }
 }

@@ -5,10 +5,13 @@
  * ready); the table keeps every sample's rank and the order of the samples
  * that have a ready task. It is a structure of arrays with no allocation per
  * sample, and a recalculation touches only what changed: the samples marked
- * dirty since the last one, plus, when time has passed one of the few
- * instants at which some sample changes band, one vectorisable pass over the
- * arrays. Between those instants the order depends on nothing but the
- * samples themselves, so it needs no work at all.
+ * dirty since the last one, plus, when time has passed one of the instants
+ * at which some sample changes band, one vectorisable pass over a single
+ * array (each sample's next such instant) that finds those samples. Within
+ * a band the order does not depend on time, so between those instants the
+ * order needs no work at all. Each band is a heap of entries that carry
+ * their own keys; a sample that moves gets a new entry and its old one goes
+ * stale, to be skipped and swept out in bulk.
  *
  * Terms (all times are wall microseconds from the clock):
  *   usable until   when the sample stops being usable (degradation.h);
