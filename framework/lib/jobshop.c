@@ -152,6 +152,10 @@ read_job (Reader *r, Build *b, gboolean flexible, guint job, guint n_machines, G
           if (machine > n_machines || (!flexible && machine >= n_machines))
             return fail (error, r, "job %u, operation %u: machine %" G_GUINT64_FORMAT " is not "
                          "one of the %u machines", job + 1, op + 1, machine, n_machines);
+          for (guint prev = b->options->len - o; prev < b->options->len; prev++)
+            if (g_array_index (b->options, StrandShopOption, prev).machine == machine)
+              return fail (error, r, "job %u, operation %u: machine %" G_GUINT64_FORMAT " is listed "
+                           "twice", job + 1, op + 1, machine);
           b->min_machine = MIN (b->min_machine, machine);
           b->max_machine = MAX (b->max_machine, machine);
           StrandShopOption opt = { (guint) machine, (gint64) duration };
@@ -189,9 +193,9 @@ parse_as (const char *data, gsize len, const char *name, gboolean flexible, GErr
     {
       r.line++;
       const char *l = *line;
-      while (*l == ' ' || *l == '\t')
+      while (*l == ' ' || *l == '\t' || *l == '\r')
         l++;
-      if (*l == '#' || *l == '\0' || (*l == '\r' && l[1] == '\0'))
+      if (*l == '#' || *l == '\0')
         continue;
       if (!g_utf8_validate (l, -1, NULL))
         {
@@ -213,6 +217,8 @@ parse_as (const char *data, gsize len, const char *name, gboolean flexible, GErr
           else if (NUM (&r, 1) == 0 || NUM (&r, 1) > MAX_MACHINES)
             ok = fail (error, &r, "%" G_GUINT64_FORMAT " machines; between 1 and %u are allowed",
                        NUM (&r, 1), MAX_MACHINES);
+          if (!ok)
+            break;
           n_jobs = (guint) NUM (&r, 0);
           n_machines = (guint) NUM (&r, 1);
           header = TRUE;

@@ -193,6 +193,27 @@ compile (const StrandPlannerProblem *p, GError **error)
       s->opt_machine[fill[o->op]] = o->machine;
       s->opt_duration[fill[o->op]++] = o->duration;
     }
+  /* A machine given twice for one operation: only the shorter stays. */
+  guint out = 0;
+  for (guint x = 0; x < n; x++)
+    {
+      guint first = out;
+      for (guint k = s->opt_start[x]; k < s->opt_start[x + 1]; k++)
+        {
+          guint j = first;
+          while (j < out && s->opt_machine[j] != s->opt_machine[k])
+            j++;
+          if (j < out)
+            s->opt_duration[j] = MIN (s->opt_duration[j], s->opt_duration[k]);
+          else
+            {
+              s->opt_machine[out] = s->opt_machine[k];
+              s->opt_duration[out++] = s->opt_duration[k];
+            }
+        }
+      s->opt_start[x] = first;
+    }
+  s->opt_start[n] = out;
   s->min_duration = g_new (gint64, MAX (n, 1));
   s->on_machine = g_new0 (guint, MAX (s->M, 1));
   for (guint x = 0; x < n; x++)
@@ -405,6 +426,18 @@ compare_by_start (gconstpointer a, gconstpointer b, gpointer data)
   return (x > y) - (x < y);
 }
 
+/* The option of `op` on machine `m` (the shortest, should it be listed
+ * twice), or NONE. */
+static guint
+option_on (const Shape *s, guint op, guint m)
+{
+  guint best = NONE;
+  for (guint k = s->opt_start[op]; k < s->opt_start[op + 1]; k++)
+    if (s->opt_machine[k] == m && (best == NONE || s->opt_duration[k] < s->opt_duration[best]))
+      best = k;
+  return best;
+}
+
 /* Sequences from a plan: each machine's operations in order of start. */
 static gboolean
 sol_from_plan (const Shape *s, Sol *x, const StrandSchedule *plan, Scratch *w, GError **error)
@@ -419,10 +452,8 @@ sol_from_plan (const Shape *s, Sol *x, const StrandSchedule *plan, Scratch *w, G
     x->len[m] = 0;
   for (guint op = 0; op < s->n; op++)
     {
-      guint k = s->opt_start[op];
-      while (k < s->opt_start[op + 1] && s->opt_machine[k] != plan->machine[op])
-        k++;
-      if (k == s->opt_start[op + 1])
+      guint k = option_on (s, op, plan->machine[op]);
+      if (k == NONE)
         {
           g_set_error (error, STRAND_PLANNER_ERROR, STRAND_PLANNER_ERROR_INFEASIBLE,
                        "operation %u is planned on machine %u, which is not one of its machines",
@@ -1189,10 +1220,8 @@ strand_schedule_check (const StrandPlannerProblem *problem, const StrandSchedule
   gint64 makespan = 0;
   for (guint op = 0; op < s->n; op++)
     {
-      guint k = s->opt_start[op];
-      while (k < s->opt_start[op + 1] && s->opt_machine[k] != plan->machine[op])
-        k++;
-      if (k == s->opt_start[op + 1])
+      guint k = option_on (s, op, plan->machine[op]);
+      if (k == NONE)
         FAIL ("operation %u is on machine %u, not one of its machines", op, plan->machine[op]);
       dur[op] = s->opt_duration[k];
       if (plan->start[op] < s->release[op])

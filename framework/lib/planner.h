@@ -32,7 +32,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandPlannerProblem, strand_planner_problem_free
 
 /* Adds an operation that cannot start before `release`; returns its index. */
 guint strand_planner_problem_add_op (StrandPlannerProblem *problem, gint64 release);
-/* The operation may run on `machine` for `duration` (>= 0). */
+/* The operation may run on `machine` for `duration` (>= 0); should a
+ * machine be given twice, the shorter duration counts. */
 void strand_planner_problem_add_option (StrandPlannerProblem *problem, guint op, guint machine,
                                      gint64 duration);
 /* `before` must end before `after` starts. */

@@ -76,6 +76,8 @@ test_parse_broken (void)
   static const Broken cases[] = {
     { "", STRAND_JOBSHOP_CLASSIC, "x.txt:0: no header line" },
     { "# only a comment\n", STRAND_JOBSHOP_CLASSIC, "no header line" },
+    { "\r \n \t\r\n", STRAND_JOBSHOP_CLASSIC, "x.txt:3: no header line" },
+    { "2 2 2\n", STRAND_JOBSHOP_CLASSIC, "x.txt:1: the first line is" },
     { "2\n", STRAND_JOBSHOP_CLASSIC, "x.txt:1: the first line is \"JOBS MACHINES\"" },
     { "0 3\n", STRAND_JOBSHOP_CLASSIC, "x.txt:1: 0 jobs" },
     { "2 2\n0 1 1 2\n", STRAND_JOBSHOP_CLASSIC, "the header says 2 jobs but the file has 1" },
