@@ -1169,6 +1169,10 @@ strand_scheduler_next_decision_us (StrandScheduler *s)
       if (MACHINE (s, a->machine)->slot_task[a->slot] == NONE && a->start_us > now)
         next = MIN (next, a->start_us);
     }
+  /* A task with no place within the horizon is looked at again when the
+   * horizon has moved on. */
+  if (strand_priority_queued (s->priority) > 0)
+    next = MIN (next, add_sat (now, s->config.horizon_us));
   if (strand_priority_queued (s->priority) > 0)
     for (guint m = 0; m < s->machines->len; m++)
       {

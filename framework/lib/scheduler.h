@@ -182,8 +182,9 @@ guint strand_scheduler_decide (StrandScheduler *scheduler, GArray *started);
 const GArray *strand_scheduler_reservations (const StrandScheduler *scheduler);
 /* The earliest time at which decide() could start something without news
  * (a machine opens or leaves maintenance, a reserved start on an idle
- * machine, a sample changes priority band); G_MAXINT64 when nothing but news
- * can. Task ends are news: the executor reports them. */
+ * machine, a sample changes priority band, or, with tasks queued, the
+ * horizon moving on); G_MAXINT64 when nothing but news can. Task ends are
+ * news: the executor reports them. */
 gint64 strand_scheduler_next_decision_us (StrandScheduler *scheduler);
 
 typedef struct {
