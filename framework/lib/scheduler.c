@@ -23,6 +23,7 @@ typedef struct {
   guint64 memory;
   StrandCalendar calendar;
   gboolean up;
+  guint idle_now;        /* during a decision: idle slots open at this moment */
   guint *slot_task;      /* running task per slot, NONE: idle */
   GArray **reserved;     /* per slot: Reservation of the current decision, by start */
 } Machine;
@@ -1001,9 +1002,24 @@ start_task (StrandScheduler *s, guint t, const Place *p, gint64 now, GArray *sta
 typedef struct {
   gint64 now;
   guint idle_now;     /* slots that could start a task at this moment */
+  guint *idle_class;  /* the same per interned class name */
   guint started;
   GArray *out;
 } Decision;
+
+/* Whether some machine the task could use has a slot free right now. */
+static gboolean
+could_start_now (const StrandScheduler *s, const Task *task, gboolean by_plan, const Decision *dc)
+{
+  if (by_plan)
+    return MACHINE (s, task->plan_machine)->idle_now > 0;
+  if (task->opt == NONE)
+    return task->cls < s->names->len && dc->idle_class[task->cls] > 0;
+  for (guint k = task->opt; k != NONE; k = g_array_index (s->options, TaskOption, k).next)
+    if (MACHINE (s, g_array_index (s->options, TaskOption, k).machine)->idle_now > 0)
+      return TRUE;
+  return FALSE;
+}
 
 /* Starts or reserves one ready task, on its planned machine and slot when
  * `by_plan`. */
@@ -1011,7 +1027,9 @@ static void
 consider (StrandScheduler *s, guint t, gboolean by_plan, Decision *dc)
 {
   Task *task = TASK (s, t);
-  if (dc->idle_now == 0 && s->reserved_count >= s->config.reservation_depth)
+  /* With every reservation taken, only a task that can start now matters:
+   * skip the others without looking for a place. */
+  if (s->reserved_count >= s->config.reservation_depth && !could_start_now (s, task, by_plan, dc))
     return;
   Place p = { 0 };
   gboolean never = FALSE;
@@ -1029,8 +1047,13 @@ consider (StrandScheduler *s, guint t, gboolean by_plan, Decision *dc)
       start_task (s, t, &p, dc->now, dc->out);
       task->planned = FALSE;
       dc->started++;
-      if (dc->idle_now > 0)
-        dc->idle_now--;
+      Machine *m = MACHINE (s, p.machine);
+      if (m->idle_now > 0)
+        {
+          m->idle_now--;
+          dc->idle_class[m->cls]--;
+          dc->idle_now--;
+        }
     }
   else if (s->reserved_count < s->config.reservation_depth)
     reserve (s, t, &p);
@@ -1115,16 +1138,20 @@ strand_scheduler_decide (StrandScheduler *s, GArray *started)
   refresh (s, now);
   g_array_set_size (s->reservations, 0);
   s->reserved_count = 0;
-  Decision dc = { .now = now, .out = started };
+  g_autofree guint *idle_class = g_new0 (guint, MAX (s->names->len, 1));
+  Decision dc = { .now = now, .out = started, .idle_class = idle_class };
   for (guint m = 0; m < s->machines->len; m++)
     {
       Machine *mc = MACHINE (s, m);
+      mc->idle_now = 0;
       for (guint k = 0; k < mc->slots; k++)
         g_array_set_size (mc->reserved[k], 0);
       if (!mc->up || !strand_calendar_open (&mc->calendar, now))
         continue;
       for (guint k = 0; k < mc->slots; k++)
-        dc.idle_now += mc->slot_task[k] == NONE;
+        mc->idle_now += mc->slot_task[k] == NONE;
+      dc.idle_now += mc->idle_now;
+      idle_class[mc->cls] += mc->idle_now;
     }
   g_autoptr (GArray) ready = g_array_new (FALSE, FALSE, sizeof (guint));
   if (s->has_plan)
