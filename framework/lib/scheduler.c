@@ -22,6 +22,7 @@ typedef struct {
   guint cores, gpus;
   guint64 memory;
   StrandCalendar calendar;
+  const StrandHealth *health; /* borrowed from the inventory; NULL: none */
   gboolean up;
   guint idle_now;        /* during a decision: idle slots open at this moment */
   guint *slot_task;      /* running task per slot, NONE: idle */
@@ -258,6 +259,7 @@ strand_scheduler_add_equipment (StrandScheduler *s, const StrandEquipment *e)
   mc->cores = e->cores;
   mc->gpus = e->gpus;
   mc->memory = e->memory_bytes;
+  mc->health = e->health;
   g_array_append_vals (mc->calendar.hours, e->hours->data, e->hours->len);
   for (guint k = 0; k < e->maintenance->len; k++)
     {
@@ -883,6 +885,10 @@ try_slot (StrandScheduler *s, const Machine *m, guint mi, guint slot, gint64 fro
 {
   gint64 start = slot_earliest (s, m, slot, from, d, horizon);
   if (start == G_MAXINT64)
+    return;
+  /* Predictive maintenance: one more run of this length must not carry
+   * the machine past a service it is due for. */
+  if (m->health != NULL && !strand_health_accepts (m->health, start, d, 1, 1.0, NULL))
     return;
   gint64 end = add_sat (start, d);
   if (end < *best_end || (end == *best_end && start < best->start))

@@ -18,7 +18,8 @@
  *    machine of its equipment class with the cores, memory and GPUs it needs
  *    (or one of the machines it was given as options), in a slot that is
  *    free, during operating hours, wholly outside maintenance windows and
- *    downtime, ending before the time the machine is due for service, and
+ *    downtime, ending before the time the machine is due for service (set
+ *    by strand_scheduler_set_due() or read from its service counters), and
  *    not overlapping any start reserved for a task ranked higher in the same
  *    decision. Tasks are never pre-empted, so a task that cannot finish
  *    before a stop does not start before it.
@@ -74,7 +75,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandScheduler, strand_scheduler_free)
 guint strand_scheduler_add_machine (StrandScheduler *scheduler, const char *id,
                                     const char *equipment_class, guint slots);
 /* A machine from the inventory: capacity, per-slot resources, operating
- * hours and maintenance windows. */
+ * hours, maintenance windows, and its service state (equipment-health.h),
+ * which the scheduler reads as the monitor keeps it: a machine takes no
+ * task whose run would carry it past a service it is due for (a usage
+ * counter or the calendar). The inventory must outlive the scheduler. */
 guint strand_scheduler_add_equipment (StrandScheduler *scheduler, const StrandEquipment *equipment);
 void strand_scheduler_add_inventory (StrandScheduler *scheduler, const StrandInventory *inventory);
 /* A planned stop (maintenance, an announced outage) from start to end. */

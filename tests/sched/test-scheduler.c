@@ -333,6 +333,39 @@ test_nearly_due_machine (void)
   g_assert_cmpint (start_of (sim, serviced)->start_us, ==, T0 + 2 * DAY_US);
 }
 
+/* Service counters from the inventory: seq-a has 10 busy hours left
+ * before its service, seq-b is fresh but busy for an hour. The 12 h run
+ * waits for seq-b; a 2 h run takes seq-a at once. */
+static void
+test_service_counters (void)
+{
+  strand_clock_use_discrete (T0);
+  static const char json[] =
+      "{\"equipment\": ["
+      " {\"id\": \"seq-a\", \"class\": \"seq\", \"service\": {\"last\": \"2026-12-01T00:00:00Z\","
+      "  \"counters\": {\"hours\": {\"count\": 1990, \"due\": 2000}}}},"
+      " {\"id\": \"seq-b\", \"class\": \"seq\", \"service\": {\"last\": \"2027-01-01T00:00:00Z\","
+      "  \"counters\": {\"hours\": {\"count\": 40, \"due\": 2000}}}}]}";
+  g_autoptr (GPtrArray) problems = strand_problems_new ();
+  g_autoptr (StrandInventory) inv = strand_inventory_load_data (json, strlen (json), "inv.json", problems);
+  g_assert_nonnull (inv);
+  g_assert_cmpuint (problems->len, ==, 0);
+  g_autoptr (StrandScheduler) s = scheduler_new ();
+  strand_scheduler_add_inventory (s, inv);
+  guint a = strand_scheduler_find_machine (s, "seq-a"), b = strand_scheduler_find_machine (s, "seq-b");
+  g_autoptr (Sim) sim = sim_new (s);
+  guint busy = task (s, sample (s, "busy", STRAND_CLINICAL_ROUTINE, NO, NO), "seq", HOUR_US, NULL, 0);
+  strand_scheduler_add_option (s, busy, b, HOUR_US);
+  sim_decide (sim);
+  guint longer = task (s, sample (s, "long", STRAND_CLINICAL_STAT, NO, NO), "seq", 12 * HOUR_US, NULL, 0);
+  guint shorter = task (s, sample (s, "short", STRAND_CLINICAL_ROUTINE, NO, NO), "seq", 2 * HOUR_US, NULL, 0);
+  sim_run_until (sim, T0 + DAY_US);
+  g_assert_cmpuint (start_of (sim, longer)->machine, ==, b);
+  g_assert_cmpint (start_of (sim, longer)->start_us, ==, T0 + HOUR_US);
+  g_assert_cmpuint (start_of (sim, shorter)->machine, ==, a);
+  g_assert_cmpint (start_of (sim, shorter)->start_us, ==, T0);
+}
+
 /* A machine fails mid-task: the task goes back to the queue and runs again
  * elsewhere; the finished task before it is kept. */
 static void
@@ -656,6 +689,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scheduler/infeasible-flagged-at-once", test_infeasible_flagged_at_once);
   g_test_add_func ("/scheduler/backfill", test_backfill);
   g_test_add_func ("/scheduler/nearly-due-machine", test_nearly_due_machine);
+  g_test_add_func ("/scheduler/service-counters", test_service_counters);
   g_test_add_func ("/scheduler/failure-requeues", test_failure_requeues);
   g_test_add_func ("/scheduler/estimates", test_estimates);
   g_test_add_func ("/scheduler/unplaceable", test_unplaceable);
