@@ -79,7 +79,8 @@ StrandPlannerProblem *strand_jobshop_to_problem (const StrandJobShop *shop);
  * from the instance alone: every operation on one of its machines for that
  * machine's duration, after the previous operation of its job, no two
  * operations on one machine at once, and the makespan the latest end. */
-gboolean strand_jobshop_check (const StrandJobShop *shop, const StrandSchedule *schedule, GError **error);
+gboolean strand_jobshop_check (const StrandJobShop *shop, const StrandSchedule *schedule,
+                               GError **error);
 
 /* Runs the shop through a new scheduler (`config` may be NULL) on the
  * discrete-event clock, which it switches to; time unit = one second. With
@@ -87,7 +88,7 @@ gboolean strand_jobshop_check (const StrandJobShop *shop, const StrandSchedule *
  * NULL; its makespans are then in the instance's unit). Returns the
  * schedule the scheduler produced. */
 StrandSchedule *strand_jobshop_run (const StrandJobShop *shop, const StrandSchedulerConfig *config,
-                                const StrandPlannerOptions *plan, StrandPlannerStats *stats,
-                                GError **error);
+                                    const StrandPlannerOptions *plan, StrandPlannerStats *stats,
+                                    GError **error);
 
 G_END_DECLS

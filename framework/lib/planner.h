@@ -35,11 +35,13 @@ guint strand_planner_problem_add_op (StrandPlannerProblem *problem, gint64 relea
 /* The operation may run on `machine` for `duration` (>= 0); should a
  * machine be given twice, the shorter duration counts. */
 void strand_planner_problem_add_option (StrandPlannerProblem *problem, guint op, guint machine,
-                                     gint64 duration);
+                                        gint64 duration);
 /* `before` must end before `after` starts. */
-void strand_planner_problem_add_precedence (StrandPlannerProblem *problem, guint before, guint after);
+void strand_planner_problem_add_precedence (StrandPlannerProblem *problem, guint before,
+                                            guint after);
 /* The machine is busy until `time` (a task already running). */
-void strand_planner_problem_set_machine_ready (StrandPlannerProblem *problem, guint machine, gint64 time);
+void strand_planner_problem_set_machine_ready (StrandPlannerProblem *problem, guint machine,
+                                               gint64 time);
 guint strand_planner_problem_op_count (const StrandPlannerProblem *problem);
 guint strand_planner_problem_machine_count (const StrandPlannerProblem *problem);
 /* A bound no plan can beat: the longest chain of shortest durations, and
@@ -62,7 +64,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandSchedule, strand_schedule_free)
  * and no two operations on one machine at once. On failure `error` says
  * which operation breaks which rule. */
 gboolean strand_schedule_check (const StrandPlannerProblem *problem, const StrandSchedule *plan,
-                            GError **error);
+                                GError **error);
 
 typedef struct {
   gint64 budget_us;        /* real time the search may take; 0: construct only */
@@ -90,9 +92,10 @@ typedef struct {
 StrandSchedule *strand_planner_construct (const StrandPlannerProblem *problem, GError **error);
 /* Searches from `initial` (NULL: a constructed plan) and returns the best
  * plan found, never worse than the start. `stats` may be NULL. */
-StrandSchedule *strand_planner_improve (const StrandPlannerProblem *problem, const StrandSchedule *initial,
-                                    const StrandPlannerOptions *options, StrandPlannerStats *stats,
-                                    GError **error);
+StrandSchedule *strand_planner_improve (const StrandPlannerProblem *problem,
+                                        const StrandSchedule *initial,
+                                        const StrandPlannerOptions *options,
+                                        StrandPlannerStats *stats, GError **error);
 
 #define STRAND_PLANNER_ERROR (strand_planner_error_quark ())
 GQuark strand_planner_error_quark (void);

@@ -1275,7 +1275,7 @@ strand_scheduler_plan (StrandScheduler *s, const StrandPlannerOptions *options,
       for (guint k = 0; mc->up && k < mc->slots; k++)
         if (mc->slot_task[k] != NONE)
           strand_planner_problem_set_machine_ready (problem, first_slot[m] + k,
-                                                 MAX (TASK (s, mc->slot_task[k])->end, now));
+                                                    MAX (TASK (s, mc->slot_task[k])->end, now));
     }
   /* Samples whose every open task has a machine; their open tasks are the
    * operations. */

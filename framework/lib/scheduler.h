@@ -92,7 +92,8 @@ void strand_scheduler_set_due (StrandScheduler *scheduler, guint machine, gint64
  * The tasks it was running go back to the queue (with their completed
  * predecessors kept) and are appended to `interrupted` (guint, may be NULL)
  * so the executor can stop them. Returns how many. */
-guint strand_scheduler_machine_down (StrandScheduler *scheduler, guint machine, GArray *interrupted);
+guint strand_scheduler_machine_down (StrandScheduler *scheduler, guint machine,
+                                     GArray *interrupted);
 void strand_scheduler_machine_up (StrandScheduler *scheduler, guint machine);
 
 guint strand_scheduler_machine_count (const StrandScheduler *scheduler);
@@ -134,7 +135,8 @@ typedef struct {
  * finished (at once when there is none). Returns its index (0, 1, ...), or
  * STRAND_SCHEDULER_NONE when `after` names an unknown task or one of
  * another sample. */
-guint strand_scheduler_add_task (StrandScheduler *scheduler, guint sample, const StrandTaskInfo *info);
+guint strand_scheduler_add_task (StrandScheduler *scheduler, guint sample,
+                                 const StrandTaskInfo *info);
 /* Flexible shops: the task may run on `machine` for exactly `duration_us`.
  * Once a task has options it runs only on them. */
 void strand_scheduler_add_option (StrandScheduler *scheduler, guint task, guint machine,
@@ -215,7 +217,8 @@ gint64 strand_scheduler_observed_estimate_us (const StrandScheduler *scheduler, 
                                               const char *equipment_class);
 /* The duration the scheduler expects for `task` on `machine`
  * (STRAND_SCHEDULER_NONE: its shortest option, or its class). */
-gint64 strand_scheduler_task_estimate_us (const StrandScheduler *scheduler, guint task, guint machine);
+gint64 strand_scheduler_task_estimate_us (const StrandScheduler *scheduler, guint task,
+                                          guint machine);
 
 /* The priority table, for reports and benchmarks. */
 StrandPriorityTable *strand_scheduler_priorities (StrandScheduler *scheduler);

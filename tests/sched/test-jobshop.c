@@ -57,7 +57,7 @@ test_parse_flexible (void)
   const char *one_based = "2 2\n1 2 1 3 2 4\n2 1 2 5 1 1 7\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (StrandJobShop) b = strand_jobshop_parse (one_based, strlen (one_based), "b.txt",
-                                                     STRAND_JOBSHOP_FLEXIBLE, &error);
+                                                      STRAND_JOBSHOP_FLEXIBLE, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (b->options[0].machine, ==, 0);
   g_assert_cmpuint (b->options[1].machine, ==, 1);
