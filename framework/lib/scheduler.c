@@ -92,6 +92,8 @@ struct _StrandScheduler {
   GPtrArray *names;      /* interned stage and class names */
   GHashTable *name_index;
   GPtrArray *class_machines; /* per interned name: GArray of machine indices, or NULL */
+  GArray *ready_in_class;    /* per interned name: ready tasks that run on that class (guint) */
+  guint ready_flexible;      /* ready tasks with machine options */
   GHashTable *estimates; /* gint64 (stage << 32 | class) -> Estimate */
   StrandPriorityTable *priority;
   GArray *dirty;         /* samples whose critical paths must be recomputed */
@@ -133,6 +135,8 @@ intern (StrandScheduler *s, const char *name)
   char *copy = g_strdup (name);
   g_ptr_array_add (s->names, copy);
   g_ptr_array_add (s->class_machines, NULL);
+  guint zero = 0;
+  g_array_append_val (s->ready_in_class, zero);
   g_hash_table_insert (s->name_index, copy, GUINT_TO_POINTER (s->names->len - 1));
   return s->names->len - 1;
 }
@@ -159,6 +163,7 @@ strand_scheduler_new (const StrandSchedulerConfig *config)
   s->names = g_ptr_array_new_with_free_func (g_free);
   s->name_index = g_hash_table_new (g_str_hash, g_str_equal);
   s->class_machines = g_ptr_array_new_with_free_func (array_unref0);
+  s->ready_in_class = g_array_new (FALSE, FALSE, sizeof (guint));
   s->estimates = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   s->priority = strand_priority_table_new (&s->config.priority, 64);
   s->dirty = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -197,6 +202,7 @@ strand_scheduler_free (StrandScheduler *s)
   g_hash_table_unref (s->name_index);
   g_ptr_array_unref (s->names);
   g_ptr_array_unref (s->class_machines);
+  g_array_unref (s->ready_in_class);
   g_hash_table_unref (s->estimates);
   strand_priority_table_free (s->priority);
   g_array_unref (s->dirty);
@@ -212,6 +218,17 @@ strand_scheduler_free (StrandScheduler *s)
 #define MACHINE(s, m) (&g_array_index ((s)->machines, Machine, (m)))
 #define TASK(s, t) (&g_array_index ((s)->tasks, Task, (t)))
 #define SAMPLE(s, i) (&g_array_index ((s)->samples, Sample, (i)))
+
+/* Ready tasks by where they can run, so a decision can tell when no
+ * queued task is left that an idle machine could take. */
+static void
+count_ready (StrandScheduler *s, const Task *task, int delta)
+{
+  if (task->opt != NONE)
+    s->ready_flexible += delta;
+  else
+    g_array_index (s->ready_in_class, guint, task->cls) += delta;
+}
 
 static void
 mark_dirty (StrandScheduler *s, guint sample)
@@ -309,6 +326,7 @@ requeue (StrandScheduler *s, guint t)
   Machine *m = MACHINE (s, task->machine);
   m->slot_task[task->slot] = NONE;
   task->state = STRAND_TASK_READY;
+  count_ready (s, task, +1);
   task->attempts++;
   Sample *sm = SAMPLE (s, task->sample);
   sm->n_running--;
@@ -555,7 +573,10 @@ strand_scheduler_add_task (StrandScheduler *s, guint sample, const StrandTaskInf
   sm->last_task = t;
   sm->n_left++;
   if (task.state == STRAND_TASK_READY)
-    sm->n_ready++;
+    {
+      sm->n_ready++;
+      count_ready (s, &task, +1);
+    }
   if (task.stabilises)
     {
       sm->had_stabiliser = TRUE;
@@ -571,6 +592,11 @@ strand_scheduler_add_option (StrandScheduler *s, guint t, guint m, gint64 durati
 {
   g_return_if_fail (t < s->tasks->len && m < s->machines->len && duration_us >= 0);
   Task *task = TASK (s, t);
+  if (task->state == STRAND_TASK_READY && task->opt == NONE)
+    {
+      count_ready (s, task, -1); /* from its class to the flexible ones */
+      s->ready_flexible++;
+    }
   TaskOption o = { m, duration_us, task->opt };
   g_array_append_val (s->options, o);
   task->opt = s->options->len - 1;
@@ -646,6 +672,7 @@ strand_scheduler_task_finished (StrandScheduler *s, guint t)
       if (--next->pending == 0 && next->state == STRAND_TASK_WAITING)
         {
           next->state = STRAND_TASK_READY;
+          count_ready (s, next, +1);
           sm->n_ready++;
         }
     }
@@ -663,7 +690,10 @@ cancel_waiting (StrandScheduler *s, guint sample)
       if (task->state != STRAND_TASK_READY && task->state != STRAND_TASK_WAITING)
         continue;
       if (task->state == STRAND_TASK_READY)
-        sm->n_ready--;
+        {
+          sm->n_ready--;
+          count_ready (s, task, -1);
+        }
       if (task->stabilises)
         sm->stabilisers_left--;
       task->state = STRAND_TASK_CANCELLED;
@@ -998,6 +1028,7 @@ start_task (StrandScheduler *s, guint t, const Place *p, gint64 now, GArray *sta
   task->end = add_sat (now, p->duration);
   Sample *sm = SAMPLE (s, task->sample);
   sm->n_ready--;
+  count_ready (s, task, -1);
   sm->n_running++;
   mark_dirty (s, task->sample);
   StrandAssignment a = { t, task->sample, p->machine, p->slot, now, task->end };
@@ -1009,9 +1040,24 @@ typedef struct {
   gint64 now;
   guint idle_now;     /* slots that could start a task at this moment */
   guint *idle_class;  /* the same per interned class name */
+  guint *left_class;  /* ready tasks of each class not considered yet */
+  guint left_flexible;
   guint started;
   GArray *out;
 } Decision;
+
+/* Whether a task not considered yet could still start now: one of a class
+ * with an idle machine, or one with machine options. */
+static gboolean
+anything_left_to_start (const StrandScheduler *s, const Decision *dc)
+{
+  if (dc->left_flexible > 0)
+    return TRUE;
+  for (guint c = 0; c < s->names->len; c++)
+    if (dc->idle_class[c] > 0 && dc->left_class[c] > 0)
+      return TRUE;
+  return FALSE;
+}
 
 /* Whether some machine the task could use has a slot free right now. */
 static gboolean
@@ -1033,6 +1079,10 @@ static void
 consider (StrandScheduler *s, guint t, gboolean by_plan, Decision *dc)
 {
   Task *task = TASK (s, t);
+  if (task->opt != NONE)
+    dc->left_flexible -= dc->left_flexible > 0;
+  else
+    dc->left_class[task->cls] -= dc->left_class[task->cls] > 0;
   /* With every reservation taken, only a task that can start now matters:
    * skip the others without looking for a place. */
   if (s->reserved_count >= s->config.reservation_depth && !could_start_now (s, task, by_plan, dc))
@@ -1145,7 +1195,11 @@ strand_scheduler_decide (StrandScheduler *s, GArray *started)
   g_array_set_size (s->reservations, 0);
   s->reserved_count = 0;
   g_autofree guint *idle_class = g_new0 (guint, MAX (s->names->len, 1));
-  Decision dc = { .now = now, .out = started, .idle_class = idle_class };
+  g_autofree guint *left_class = g_new0 (guint, MAX (s->names->len, 1));
+  if (s->names->len > 0)
+    memcpy (left_class, s->ready_in_class->data, sizeof (guint) * s->names->len);
+  Decision dc = { .now = now, .out = started, .idle_class = idle_class, .left_class = left_class,
+                  .left_flexible = s->ready_flexible };
   for (guint m = 0; m < s->machines->len; m++)
     {
       Machine *mc = MACHINE (s, m);
@@ -1174,8 +1228,11 @@ strand_scheduler_decide (StrandScheduler *s, GArray *started)
   gint64 i;
   while ((i = strand_priority_walk_next (s->priority)) >= 0)
     {
-      if (dc.idle_now == 0 && s->reserved_count >= s->config.reservation_depth)
+      if (s->reserved_count >= s->config.reservation_depth &&
+          (dc.idle_now == 0 || !anything_left_to_start (s, &dc)))
         break;
+      if (s->has_plan && strand_priority_rank (s->priority, (guint) i) == STRAND_RANK_CRITICAL)
+        continue; /* seen before the plan */
       consider_sample (s, (guint) i, FALSE, &dc, ready);
     }
   g_array_sort (s->reservations, compare_assignment);
