@@ -428,6 +428,32 @@ test_estimates (void)
   g_assert_cmpint (strand_scheduler_task_estimate_us (s, next, STRAND_SCHEDULER_NONE), ==, 138 * MIN_US);
 }
 
+/* Few reservations, a busy compute machine and an idle bench: the bench's
+ * task, last in the queue, still starts at once. */
+static void
+test_deep_task_starts (void)
+{
+  strand_clock_use_discrete (T0);
+  StrandSchedulerConfig c;
+  strand_scheduler_config_init (&c);
+  c.reservation_depth = 2;
+  g_autoptr (StrandScheduler) s = strand_scheduler_new (&c);
+  strand_scheduler_add_machine (s, "cpu", "compute", 1);
+  guint bench = strand_scheduler_add_machine (s, "bench", "wetlab", 1);
+  g_autoptr (Sim) sim = sim_new (s);
+  for (guint k = 0; k < 20; k++)
+    {
+      g_autofree char *id = g_strdup_printf ("c%u", k);
+      task (s, sample (s, id, STRAND_CLINICAL_STAT, NO, NO), "compute", HOUR_US, NULL, 0);
+    }
+  guint wet = task (s, sample (s, "w", STRAND_CLINICAL_ROUTINE, NO, NO), "wetlab", HOUR_US, NULL, 0);
+  sim_decide (sim);
+  g_assert_cmpuint (sim->started->len, ==, 2);
+  g_assert_cmpuint (strand_scheduler_reservations (s)->len, ==, 2);
+  g_assert_cmpuint (start_of (sim, wet)->machine, ==, bench);
+  g_assert_cmpint (start_of (sim, wet)->start_us, ==, T0);
+}
+
 /* A task no machine can take is reported once. */
 static void
 test_unplaceable (void)
@@ -692,6 +718,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scheduler/service-counters", test_service_counters);
   g_test_add_func ("/scheduler/failure-requeues", test_failure_requeues);
   g_test_add_func ("/scheduler/estimates", test_estimates);
+  g_test_add_func ("/scheduler/deep-task-starts", test_deep_task_starts);
   g_test_add_func ("/scheduler/unplaceable", test_unplaceable);
   g_test_add_func ("/scheduler/backfill-property", test_backfill_property);
   g_test_add_func ("/scheduler/facility-week", test_facility_week);
