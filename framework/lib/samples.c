@@ -1,5 +1,6 @@
 #include "samples.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "clock.h"
@@ -26,6 +27,7 @@ strand_sample_new (const char *id)
   s->id = g_strdup (id);
   s->meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   s->files = g_ptr_array_new_with_free_func (file_free);
+  s->quality = NAN;
   return s;
 }
 
@@ -72,13 +74,22 @@ valid_priority (const char *p)
   return g_strcmp0 (p, "routine") == 0 || g_strcmp0 (p, "urgent") == 0 || g_strcmp0 (p, "stat") == 0;
 }
 
+/* A quality score in the sample type's unit (RIN, DIN, percent...). */
+#define MAX_QUALITY 1e6
+
+static gboolean
+valid_quality (double q)
+{
+  return isfinite (q) && q >= 0 && q <= MAX_QUALITY;
+}
+
 typedef struct {
   const char *name;     /* the sheet, for locations */
   const char *base_dir;
   GPtrArray *problems;
   GPtrArray *samples;
   GHashTable *by_id;    /* id -> StrandSample* */
-  GHashTable *collected_text; /* TSV: id -> the first row's "collected" */
+  GHashTable *first_text; /* TSV: "column\tid" -> the text of the sample's first row */
 } Sheet;
 
 static void G_GNUC_PRINTF (4, 5)
@@ -132,7 +143,7 @@ load_json_sample (Sheet *sh, JsonNode *n, guint i)
     }
   JsonObject *o = json_node_get_object (n);
   static const char *const keys[] = { "id", "type", "collected", "degradation_class", "priority",
-                                      "inputs", "meta", NULL };
+                                      "due", "quality", "inputs", "meta", NULL };
   g_autoptr (GList) members = json_object_get_members (o);
   for (GList *m = members; m; m = m->next)
     if (!g_strv_contains (keys, m->data))
@@ -157,7 +168,7 @@ load_json_sample (Sheet *sh, JsonNode *n, guint i)
   g_ptr_array_add (sh->samples, s);
   g_hash_table_insert (sh->by_id, s->id, s);
 
-  const char *text_fields[] = { "type", "collected", "degradation_class", "priority" };
+  const char *text_fields[] = { "type", "collected", "degradation_class", "priority", "due" };
   for (guint k = 0; k < G_N_ELEMENTS (text_fields); k++)
     {
       JsonNode *v = json_object_get_member (o, text_fields[k]);
@@ -174,6 +185,23 @@ load_json_sample (Sheet *sh, JsonNode *n, guint i)
   if (collected && !strand_clock_parse_rfc3339 (collected, &s->collected_us))
     complain (sh, "bad-time", where, "sample '%s': collected '%s' is not an RFC 3339 time with a zone",
               id, collected);
+  const char *due = strand_json_string (o, "due", NULL);
+  if (due && !strand_clock_parse_rfc3339 (due, &s->due_us))
+    complain (sh, "bad-time", where, "sample '%s': due '%s' is not an RFC 3339 time with a zone", id,
+              due);
+  JsonNode *quality = json_object_get_member (o, "quality");
+  if (quality != NULL)
+    {
+      GType t = JSON_NODE_HOLDS_VALUE (quality) ? json_node_get_value_type (quality) : G_TYPE_INVALID;
+      double q = t == G_TYPE_INT64 || t == G_TYPE_DOUBLE ? json_node_get_double (quality) : NAN;
+      if (t != G_TYPE_INT64 && t != G_TYPE_DOUBLE)
+        complain (sh, "wrong-type", where, "'quality' must be a number");
+      else if (!valid_quality (q))
+        complain (sh, "out-of-range", where, "sample '%s': quality %g is not a number from 0 to %g",
+                  id, q, MAX_QUALITY);
+      else
+        s->quality = q;
+    }
 
   JsonNode *meta = json_object_get_member (o, "meta");
   if (meta != NULL && !JSON_NODE_HOLDS_OBJECT (meta))
@@ -255,10 +283,10 @@ load_json (Sheet *sh, const char *data, gsize len)
 /* ---- TSV ----------------------------------------------------------------------- */
 
 enum { COL_ID, COL_TYPE, COL_COLLECTED, COL_DEGRADATION, COL_PRIORITY, COL_INPUT, COL_PATH,
-       COL_SHA256, COL_FORMAT, N_KNOWN };
+       COL_SHA256, COL_FORMAT, COL_DUE, COL_QUALITY, N_KNOWN };
 static const char *const known_columns[N_KNOWN] = {
   "sample_id", "type", "collected", "degradation_class", "priority", "input", "path", "sha256",
-  "format",
+  "format", "due", "quality",
 };
 
 /* A later row of a sample must agree with what the first said. */
@@ -346,6 +374,18 @@ load_tsv (Sheet *sh, const char *data, gsize len)
           if (collected && !strand_clock_parse_rfc3339 (collected, &s->collected_us))
             complain (sh, "bad-time", where, "sample '%s': collected '%s' is not an RFC 3339 time "
                       "with a zone", id, collected);
+          const char *due = CELL (COL_DUE);
+          if (due && !strand_clock_parse_rfc3339 (due, &s->due_us))
+            complain (sh, "bad-time", where, "sample '%s': due '%s' is not an RFC 3339 time "
+                      "with a zone", id, due);
+          const char *quality = CELL (COL_QUALITY);
+          char *end = NULL;
+          double q = quality ? g_ascii_strtod (quality, &end) : NAN;
+          if (quality && (end == quality || *end != '\0' || !valid_quality (q)))
+            complain (sh, "out-of-range", where, "sample '%s': quality '%s' is not a number from 0 "
+                      "to %g", id, quality, MAX_QUALITY);
+          else if (quality)
+            s->quality = q;
           if (CELL (COL_PRIORITY) && !valid_priority (CELL (COL_PRIORITY)))
             complain (sh, "bad-priority", where, "sample '%s': priority '%s' is not routine, urgent "
                       "or stat", id, CELL (COL_PRIORITY));
@@ -359,10 +399,17 @@ load_tsv (Sheet *sh, const char *data, gsize len)
       else if (CELL (COL_PRIORITY) && !valid_priority (CELL (COL_PRIORITY)))
         complain (sh, "bad-priority", where, "sample '%s': priority '%s' is not routine, urgent "
                   "or stat", id, CELL (COL_PRIORITY));
-      char *collected = g_strdup (g_hash_table_lookup (sh->collected_text, s->id));
-      agree (sh, s, &collected, CELL (COL_COLLECTED), "collected", where);
-      if (collected)
-        g_hash_table_replace (sh->collected_text, g_strdup (s->id), collected);
+      static const int checked_columns[] = { COL_COLLECTED, COL_DUE, COL_QUALITY };
+      for (guint k = 0; k < G_N_ELEMENTS (checked_columns); k++)
+        {
+          char *key = g_strdup_printf ("%s\t%s", known_columns[checked_columns[k]], s->id);
+          char *first = g_strdup (g_hash_table_lookup (sh->first_text, key));
+          agree (sh, s, &first, CELL (checked_columns[k]), known_columns[checked_columns[k]], where);
+          if (first)
+            g_hash_table_replace (sh->first_text, key, first);
+          else
+            g_free (key);
+        }
       agree (sh, s, &s->type, CELL (COL_TYPE), "type", where);
       agree (sh, s, &s->degradation_class, CELL (COL_DEGRADATION), "degradation_class", where);
       agree (sh, s, &s->priority, CELL (COL_PRIORITY), "priority", where);
@@ -423,7 +470,7 @@ strand_samples_load_data (const char *data, gsize len, const char *name, const c
     .problems = problems,
     .samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free),
     .by_id = g_hash_table_new (g_str_hash, g_str_equal),
-    .collected_text = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
+    .first_text = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
   };
   if (len == 0)
     complain (&sh, "empty-file", name, "the file is empty");
@@ -442,7 +489,7 @@ strand_samples_load_data (const char *data, gsize len, const char *name, const c
       check_read_groups (&sh);
     }
   g_hash_table_unref (sh.by_id);
-  g_hash_table_unref (sh.collected_text);
+  g_hash_table_unref (sh.first_text);
   return sh.samples;
 }
 

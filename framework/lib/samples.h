@@ -3,8 +3,8 @@
  * header row; both give the same model.
  *
  * TSV columns: sample_id (required), type, collected (RFC 3339),
- * degradation_class, priority (routine, urgent or stat), input, path, sha256,
- * format; any other column is free metadata. One row per input file: rows of
+ * degradation_class, priority (routine, urgent or stat), due (RFC 3339),
+ * quality, input, path, sha256, format; any other column is free metadata. One row per input file: rows of
  * one sample repeat its fields, and they must agree. */
 #pragma once
 
@@ -28,6 +28,9 @@ typedef struct {
   gint64 collected_us;     /* wall time, 0: not stated */
   char *degradation_class; /* NULL: not stated */
   char *priority;          /* "routine", "urgent", "stat"; NULL: routine */
+  gint64 due_us;           /* a result is due by then (wall time), 0: not stated */
+  double quality;          /* quality score at collection (the sample type's unit,
+                            * e.g. RIN), NAN: not stated */
   GHashTable *meta;        /* char* -> char* */
   GPtrArray *files;        /* StrandSampleFile */
   char *where;             /* where the sample was declared */
