@@ -53,6 +53,7 @@ strand_facility_free (StrandFacility *f)
   g_clear_pointer (&f->stages, g_ptr_array_unref);
   g_clear_pointer (&f->route, g_array_unref);
   g_clear_pointer (&f->mix, g_array_unref);
+  g_clear_pointer (&f->arrival_hours, g_array_unref);
   g_clear_pointer (&f->sample_types, strand_sample_types_free);
   g_free (f);
 }
@@ -305,13 +306,34 @@ load_arrivals (Reader *r, JsonObject *root, StrandFacility *f, const char *dir,
   JsonObject *o = object (r, an, "/arrivals", "'arrivals'");
   if (o == NULL)
     return;
-  static const char *const known[] = { "per_hour", "per_day", "mix", NULL };
+  static const char *const known[] = { "per_hour", "per_day", "at_hours", "mix", NULL };
   check_members (r, o, "/arrivals", known);
   gboolean hourly = json_object_has_member (o, "per_hour");
   gboolean daily = json_object_has_member (o, "per_day");
-  if (hourly == daily)
-    complain (r, "missing-field", "/arrivals", "give the rate as exactly one of 'per_hour' and "
-              "'per_day'");
+  gboolean listed = json_object_has_member (o, "at_hours");
+  if (hourly + daily + listed != 1)
+    complain (r, "missing-field", "/arrivals", "give exactly one of 'per_hour', 'per_day' and "
+              "'at_hours'");
+  else if (listed)
+    {
+      JsonArray *times = array (r, o, "/arrivals", "at_hours");
+      for (guint i = 0; times && i < json_array_get_length (times); i++)
+        {
+          g_autofree char *pointer = g_strdup_printf ("/arrivals/at_hours/%u", i);
+          JsonNode *n = json_array_get_element (times, i);
+          GType t = JSON_NODE_HOLDS_VALUE (n) ? json_node_get_value_type (n) : G_TYPE_INVALID;
+          double v = t == G_TYPE_INT64 ? (double) json_node_get_int (n)
+                     : t == G_TYPE_DOUBLE ? json_node_get_double (n) : NAN;
+          double last = f->arrival_hours->len
+                            ? g_array_index (f->arrival_hours, double, f->arrival_hours->len - 1)
+                            : 0;
+          if (!isfinite (v) || v < last || v > MAX_HOURS * 10)
+            complain (r, "out-of-range", pointer, "arrival times are hours after the start, "
+                      "ascending, at most %g", MAX_HOURS * 10);
+          else
+            g_array_append_val (f->arrival_hours, v);
+        }
+    }
   else if (hourly)
     number (r, o, "/arrivals", "per_hour", TRUE, 1e-9, MAX_RATE, 0, &f->arrivals_per_hour);
   else if (number (r, o, "/arrivals", "per_day", TRUE, 1e-9, MAX_RATE * 24, 0,
@@ -474,6 +496,7 @@ strand_facility_load_data (const char *data, gsize len, const char *name, GPtrAr
   f->stages = g_ptr_array_new_with_free_func (stage_free);
   f->route = g_array_new (FALSE, FALSE, sizeof (guint));
   f->mix = g_array_new (FALSE, TRUE, sizeof (StrandFacilityMix));
+  f->arrival_hours = g_array_new (FALSE, FALSE, sizeof (double));
   g_array_set_clear_func (f->mix, mix_clear);
   g_autofree char *dir = g_path_get_dirname (name);
 

@@ -220,9 +220,22 @@ on_arrival (gint64 due_us, gpointer data)
     }
   s->report->arrived++;
 
-  /* Poisson arrivals: exponential gaps. */
-  if (s->max_samples == 0 || s->report->arrived < s->max_samples)
+  if (s->max_samples != 0 && s->report->arrived >= s->max_samples)
+    return;
+  if (f->arrival_hours->len > 0)
     {
+      /* Listed arrivals: the next one (several may share a time). */
+      if (s->report->arrived < f->arrival_hours->len)
+        {
+          gint64 next = add_saturating (s->start_us, g_array_index (f->arrival_hours, double,
+                                                                    s->report->arrived));
+          if (next <= s->end_us)
+            strand_clock_schedule (next, on_arrival, s);
+        }
+    }
+  else
+    {
+      /* Poisson arrivals: exponential gaps. */
       double gap_hours = -log (1.0 - g_rand_double (s->rand)) / f->arrivals_per_hour;
       gint64 next = add_saturating (due_us, gap_hours);
       if (next <= s->end_us)
@@ -680,7 +693,11 @@ strand_simulate (StrandFacility *f, const StrandSimulateOptions *options, GError
 
   if (s->error == NULL)
     {
-      strand_clock_schedule (s->start_us, on_arrival, s);
+      gint64 first = f->arrival_hours->len > 0
+                         ? add_saturating (s->start_us, g_array_index (f->arrival_hours, double, 0))
+                         : s->start_us;
+      if (first <= s->end_us)
+        strand_clock_schedule (first, on_arrival, s);
       while (strand_clock_run_next (s->end_us))
         decide (s);
     }

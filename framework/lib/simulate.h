@@ -96,6 +96,8 @@ typedef struct {
   GPtrArray *stages;        /* StrandFacilityStage, declaration order */
   GArray *route;            /* guint: stage indices in order */
   double arrivals_per_hour;
+  GArray *arrival_hours;    /* double: fixed arrival times after the start,
+                             * ascending; empty: Poisson at the rate */
   GArray *mix;              /* StrandFacilityMix */
   gboolean failures;        /* machines fail per their reliability */
   double repair_hours;
