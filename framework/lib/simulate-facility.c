@@ -63,6 +63,7 @@ strand_facility_free (StrandFacility *f)
 typedef struct {
   const char *name;
   GPtrArray *problems;
+  GHashTable *broken_stages; /* ids of stages left out for a problem: no second one */
 } Reader;
 
 static void G_GNUC_PRINTF (4, 5)
@@ -256,7 +257,11 @@ load_stages (Reader *r, JsonObject *root, StrandFacility *f)
       if (sn && (!JSON_NODE_HOLDS_VALUE (sn) || json_node_get_value_type (sn) != G_TYPE_BOOLEAN))
         complain (r, "wrong-type", pointer, "'stabilises' must be true or false");
       if (id == NULL || cls == NULL || !ok)
-        continue;
+        {
+          if (id != NULL)
+            g_hash_table_add (r->broken_stages, g_strdup (id));
+          continue;
+        }
       StrandFacilityStage *s = g_new0 (StrandFacilityStage, 1);
       s->id = g_strdup (id);
       s->equipment_class = g_strdup (cls);
@@ -286,6 +291,8 @@ load_route (Reader *r, JsonObject *root, StrandFacility *f)
       for (guint j = 0; j < f->stages->len; j++)
         if (strcmp (((StrandFacilityStage *) f->stages->pdata[j])->id, id) == 0)
           found = j;
+      if (found == G_MAXUINT && g_hash_table_contains (r->broken_stages, id))
+        continue;
       if (found == G_MAXUINT)
         complain (r, "unknown-stage", pointer, "no stage has the id '%s'", id);
       else
@@ -478,7 +485,8 @@ strand_facility_load_data (const char *data, gsize len, const char *name, GPtrAr
   g_autoptr (JsonParser) parser = strand_json_parse_document (data, len, name, problems);
   if (parser == NULL)
     return NULL;
-  Reader reader = { name, problems }, *r = &reader;
+  g_autoptr (GHashTable) broken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Reader reader = { name, problems, broken }, *r = &reader;
   JsonNode *rn = json_parser_get_root (parser);
   if (rn == NULL || !JSON_NODE_HOLDS_OBJECT (rn))
     {

@@ -70,6 +70,7 @@ typedef struct {
   gboolean flagged;
   gboolean late;
   gboolean done;
+  gboolean aged;     /* its age at processing is counted (a restart is not) */
 } SimSample;
 
 typedef struct {
@@ -346,9 +347,10 @@ decide (Sim *s)
       if (!strand_monitor_task_started (s->monitor, machine_id (s, a->machine), t->name, now,
                                         &error))
         keep_error (s, error);
-      if (t->step == s->stabilise_step)
+      SimSample *sample = &g_array_index (s->samples, SimSample, t->sample);
+      if (t->step == s->stabilise_step && !sample->aged)
         {
-          SimSample *sample = &g_array_index (s->samples, SimSample, t->sample);
+          sample->aged = TRUE;
           s->age_sum += (double) (now - sample->collected_us) / HOUR_US;
           s->report->aged++;
         }
