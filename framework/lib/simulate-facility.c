@@ -176,6 +176,13 @@ identifier (const char *s)
   return g_ascii_isalnum (*s);
 }
 
+/* A path in the facility file: absolute, or relative to the file's directory. */
+static char *
+beside (const char *dir, const char *path)
+{
+  return g_path_is_absolute (path) ? g_strdup (path) : g_build_filename (dir, path, NULL);
+}
+
 /* ---- parts -------------------------------------------------------------------------- */
 
 static gboolean
@@ -389,7 +396,7 @@ load_arrivals (Reader *r, JsonObject *root, StrandFacility *f, const char *dir,
           if (f->sample_types == NULL)
             {
               g_autoptr (GPtrArray) tp = strand_problems_new ();
-              g_autofree char *path = types_path ? g_build_filename (dir, types_path, NULL) : NULL;
+              g_autofree char *path = types_path ? beside (dir, types_path) : NULL;
               f->sample_types = path ? strand_sample_types_load (path, tp)
                                      : strand_sample_types_load_default (tp);
               if (f->sample_types == NULL || strand_problems_errors (tp) > 0)
@@ -438,7 +445,7 @@ load_equipment (Reader *r, JsonObject *root, StrandFacility *f, const char *dir)
     }
   if (JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING)
     {
-      g_autofree char *path = g_build_filename (dir, json_node_get_string (n), NULL);
+      g_autofree char *path = beside (dir, json_node_get_string (n));
       f->inventory = strand_inventory_load (path, r->problems);
       return;
     }
