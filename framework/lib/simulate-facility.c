@@ -503,7 +503,7 @@ strand_facility_load_data (const char *data, gsize len, const char *name, GPtrAr
   JsonObject *root = json_node_get_object (rn);
   static const char *const known[] = { "$schema", "comment", "name", "start", "days",
                                        "equipment", "sample_types", "stages", "route",
-                                       "arrivals", "failures", NULL };
+                                       "arrivals", "failures", "priority", NULL };
   check_members (r, root, "", known);
 
   g_autoptr (StrandFacility) f = g_new0 (StrandFacility, 1);
@@ -529,6 +529,33 @@ strand_facility_load_data (const char *data, gsize len, const char *name, GPtrAr
   load_route (r, root, f);
   load_arrivals (r, root, f, dir, types_path);
   check_classes (r, f);
+
+  strand_priority_config_init (&f->priority);
+  JsonNode *pn = json_object_get_member (root, "priority");
+  JsonObject *po = pn ? object (r, pn, "/priority", "'priority'") : NULL;
+  if (po != NULL)
+    {
+      static const char *const pk[] = { "critical_margin_hours", "aging_step_hours",
+                                         "pressure_window_hours", "slack_horizon_hours", NULL };
+      check_members (r, po, "/priority", pk);
+      struct {
+        const char *key;
+        gint64 *field;
+      } fields[] = {
+        { "critical_margin_hours", &f->priority.critical_margin_us },
+        { "aging_step_hours", &f->priority.aging_step_us },
+        { "pressure_window_hours", &f->priority.pressure_window_us },
+        { "slack_horizon_hours", &f->priority.slack_horizon_us },
+      };
+      for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+        {
+          double hours;
+          if (json_object_has_member (po, fields[i].key) &&
+              number (r, po, "/priority", fields[i].key, TRUE, 1.0 / 60, MAX_HOURS * 100, 0,
+                      &hours))
+            *fields[i].field = (gint64) (hours * HOUR_US);
+        }
+    }
 
   f->repair_hours = 4;
   JsonNode *fn = json_object_get_member (root, "failures");

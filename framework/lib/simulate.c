@@ -365,6 +365,13 @@ decide (Sim *s)
         continue;
       ss->flagged = TRUE;
       s->report->flagged++;
+      {
+        g_autofree char *at = strand_clock_format_rfc3339 (now);
+        g_debug ("sample %u flagged at %s: arrived %.1f h ago, usable for %.1f h more, due in %.1f h",
+                 sample + 1, at, (double) (now - ss->arrived_us) / HOUR_US,
+                 ss->usable_until_us == G_MAXINT64 ? INFINITY : (double) (ss->usable_until_us - now) / HOUR_US,
+                 ss->due_us == G_MAXINT64 ? INFINITY : (double) (ss->due_us - now) / HOUR_US);
+      }
       strand_scheduler_cancel_sample (s->sched, sample);
     }
   gint64 next = strand_scheduler_next_decision_us (s->sched);
@@ -667,6 +674,7 @@ strand_simulate (StrandFacility *f, const StrandSimulateOptions *options, GError
   strand_clock_use_discrete (s->start_us);
   StrandSchedulerConfig config;
   strand_scheduler_config_init (&config);
+  config.priority = f->priority;
   s->sched = strand_scheduler_new (&config);
   strand_scheduler_add_inventory (s->sched, f->inventory);
   s->monitor = strand_monitor_new (f->inventory);

@@ -102,6 +102,7 @@ typedef struct {
   gboolean failures;        /* machines fail per their reliability */
   double repair_hours;
   StrandSampleTypes *sample_types; /* NULL when no mix entry names a type */
+  StrandPriorityConfig priority;   /* the facility's policy ("priority"), else defaults */
 } StrandFacility;
 
 void strand_facility_free (StrandFacility *facility);
