@@ -31,6 +31,7 @@ static const char usage[] =
   "  verify-archive     check an archive offline, on any machine\n"
   "  equipment status   machines' state, service due, failure risk (from event feeds)\n"
   "  equipment utilization  busy over available time per machine and day; forecast\n"
+  "  simulate           run a facility on the discrete-event clock with the scheduler\n"
   "\n"
   "Run 'strand COMMAND --help' for a command's options.\n"
   "Global: strand --version\n";
@@ -68,6 +69,8 @@ main (int argc, char **argv)
     return strand_cmd_validate (argc - 1, argv + 1);
   if (strcmp (argv[1], "equipment") == 0)
     return strand_cmd_equipment (argc - 1, argv + 1);
+  if (strcmp (argv[1], "simulate") == 0)
+    return strand_cmd_simulate (argc - 1, argv + 1);
   static const struct {
     const char *name;
     int (*run) (int, char **);
