@@ -74,6 +74,7 @@ local_prepare (StrandExecutor *executor, GArray *pollfds)
 {
   LocalExecutor *x = (LocalExecutor *) executor;
   gint64 next = G_MAXINT64;
+  guint first = pollfds->len;
   for (guint i = 0; i < x->running->len; i++)
     {
       Running *r = x->running->pdata[i];
@@ -82,7 +83,7 @@ local_prepare (StrandExecutor *executor, GArray *pollfds)
       if (fd >= 0)
         {
           struct pollfd p = { .fd = fd, .events = POLLIN };
-          r->poll_index = (int) pollfds->len;
+          r->poll_index = (int) (pollfds->len - first);
           g_array_append_val (pollfds, p);
         }
       next = MIN (next, MIN (r->deadline, r->kill_at));
