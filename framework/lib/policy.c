@@ -22,8 +22,10 @@ strand_classify_exit (const StrandWorkerExit *e, char **message)
                                   e->memory_limit_bytes);
       return STRAND_ERROR_RESOURCE;
     }
-  gboolean near = NEAR_LIMIT (e->max_rss_bytes, e->memory_limit_bytes);
-  if (e->memory_exhausted || (near && !e->done_seen))
+  guint64 grown = e->max_rss_bytes > e->base_rss_bytes ? e->max_rss_bytes - e->base_rss_bytes : 0;
+  gboolean killed_near = e->term_signal == SIGKILL && e->killed_by_host == STRAND_KILL_NONE &&
+                         NEAR_LIMIT (grown, e->memory_limit_bytes);
+  if (e->memory_exhausted || killed_near)
     {
       g_autofree char *how = e->term_signal ? g_strdup_printf ("signal %d (%s)", e->term_signal,
                                                                g_strsignal (e->term_signal))

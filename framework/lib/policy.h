@@ -1,9 +1,10 @@
 /* Error policies: how a failed task is classified, and what happens next.
  *
  * Classification reads the system, not exit-code lists: a worker killed by
- * SIGKILL or a fatal signal while its memory was at its limit (rusage,
- * the worker's own check of its address space under RLIMIT_AS, cgroup v2
- * memory.events) is out of memory, whatever status the tool chose; a worker
+ * SIGKILL while its resident memory had grown to its limit (rusage), one
+ * that saw its own address space at its RLIMIT_AS as it died (whatever
+ * status or signal the tool chose), or one the cgroup's OOM killer ended
+ * (memory.events) is out of memory; a worker
  * the host stopped at its deadline timed out; any other signal is a crash;
  * otherwise the class the stage gave with host->fail() stands.
  *
@@ -38,6 +39,8 @@ typedef struct {
   StrandKillReason killed_by_host;
   gint64 timeout_us;
   guint64 max_rss_bytes;       /* from wait4's rusage */
+  guint64 base_rss_bytes;      /* resident when it started (a forked worker
+                                * shares its parent's pages) */
   guint64 memory_limit_bytes;  /* what the task was granted; 0: no limit */
   guint64 cgroup_oom_kills;    /* memory.events oom_kill, when a cgroup was used */
   gboolean memory_exhausted;   /* the worker saw its address space at its limit as it died */

@@ -79,7 +79,7 @@
  *   "reason", "details", "time"}.
  *
  * A stage run's internalParameters also carry "cache": {"key": HEX, "parts":
- * {"plugin", "params", "inputs", "resources"}, "work_dir"}: the task's cache
+ * {"plugin", "params", "inputs", "resources", "sample"}, "work_dir"}: the task's cache
  * key (the SHA-256 of the canonical JSON of its parts), by which a resumed
  * run finds the output, and where its outputs were staged.
  */

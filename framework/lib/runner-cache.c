@@ -69,6 +69,31 @@ strand_task_cache_key (const StrandTaskSpec *spec, guint declared_cores, guint g
   json_builder_end_object (rb);
   g_autoptr (JsonNode) resources = take (rb);
 
+  /* The sample too: a stage may read its id and metadata (a generator
+   * seeds from the id; a caller reads the sex). */
+  g_autoptr (JsonBuilder) sb = json_builder_new ();
+  json_builder_begin_array (sb);
+  for (guint i = 0; i < spec->run_samples->len; i++)
+    {
+      const StrandTaskSample *rs = spec->run_samples->pdata[i];
+      json_builder_begin_object (sb);
+      json_builder_set_member_name (sb, "id");
+      json_builder_add_string_value (sb, rs->id);
+      json_builder_set_member_name (sb, "meta");
+      json_builder_begin_object (sb);
+      g_autoptr (GList) keys = rs->meta ? g_hash_table_get_keys (rs->meta) : NULL;
+      keys = g_list_sort (keys, (GCompareFunc) strcmp);
+      for (GList *l = keys; l; l = l->next)
+        {
+          json_builder_set_member_name (sb, l->data);
+          json_builder_add_string_value (sb, g_hash_table_lookup (rs->meta, l->data));
+        }
+      json_builder_end_object (sb);
+      json_builder_end_object (sb);
+    }
+  json_builder_end_array (sb);
+  g_autoptr (JsonNode) sample = take (sb);
+
   JsonObject *parts = json_object_new ();
   json_object_set_string_member (parts, "plugin", spec->plugin->sha256);
   g_autofree char *p = digest_of (params);
@@ -77,6 +102,8 @@ strand_task_cache_key (const StrandTaskSpec *spec, guint declared_cores, guint g
   json_object_set_string_member (parts, "params", p);
   json_object_set_string_member (parts, "inputs", i);
   json_object_set_string_member (parts, "resources", r);
+  g_autofree char *smp = digest_of (sample);
+  json_object_set_string_member (parts, "sample", smp);
   JsonNode *parts_node = json_node_new (JSON_NODE_OBJECT);
   json_node_take_object (parts_node, parts);
   g_autofree char *key = digest_of (parts_node);
@@ -336,6 +363,9 @@ strand_run_cache_explain (StrandRunCache *cache, const char *stage, const char *
                  strand_statement_string (last->parts, "resources")) != 0)
     g_ptr_array_add (changed, g_strdup ("resources that affect results changed (cores, GPUs, "
                                         "equipment class)"));
+  if (g_strcmp0 (strand_statement_string (now, "sample"),
+                 strand_statement_string (last->parts, "sample")) != 0)
+    g_ptr_array_add (changed, g_strdup ("the sample's metadata changed"));
   if (changed->len == 0)
     return g_strdup ("its earlier output is missing from the store or damaged");
   g_ptr_array_add (changed, NULL);

@@ -1,10 +1,11 @@
 /* What earlier runs left behind, as their records tell it: the cache that
  * `strand run --resume` reuses, and the records `strand reproduce` reads.
  *
- * A task's cache key is the SHA-256 of the canonical JSON of four parts:
+ * A task's cache key is the SHA-256 of the canonical JSON of five parts:
  * the plugin .so's digest, its parameters (defaults applied), its inputs
- * (port, file name and digest, in order) and the resources that may change
- * its result (declared cores, GPUs, equipment class). Each successful stage
+ * (port, file name and digest, in order), the resources that may change
+ * its result (declared cores, GPUs, equipment class) and the samples it
+ * works for (id and metadata, which the stage may read). Each successful stage
  * run records its key (records.h); a resumed run reuses the outputs of the
  * last record with the same key whose objects are all in the store and
  * still match their digests, and says for every task it runs again which

@@ -550,12 +550,9 @@ cached_outputs_verified (Runner *rn, const StrandCacheEntry *e)
       g_autoptr (GError) error = NULL;
       if (!strand_store_verify (rn->store, f->sha256, &error))
         {
+          /* The rerun's good copy replaces it (publish). */
           if (g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_INTEGRITY))
-            {
-              /* Out of the way, so the rerun's good copy takes its name. */
-              g_warning ("store object %s is damaged; the task that made it runs again", f->sha256);
-              strand_store_remove (rn->store, f->sha256, NULL);
-            }
+            g_message ("store object %s is damaged; the task that made it runs again", f->sha256);
           g_hash_table_add (rn->damaged, g_strdup (f->sha256));
           return FALSE;
         }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -220,8 +221,17 @@ worker_main (const StrandTaskSpec *spec, int report_fd, int log_fd, pid_t host,
 
   if (spec->memory_bytes > 0)
     {
+      /* What the stage allocates must count: heap the host freed before the
+       * fork is given back where it can be, and large blocks come from
+       * fresh mappings again (glibc raises its mmap threshold as a process
+       * frees large blocks, and would serve them from the old heap). */
+      mallopt (M_MMAP_THRESHOLD, 128 * 1024);
+      malloc_trim (0);
+      /* Free heap left mapped counts as the stage's: it is used first. */
+      struct mallinfo2 heap = mallinfo2 ();
       guint64 base = address_space_bytes ();
-      guint64 limit = base + spec->memory_bytes;
+      guint64 grow = spec->memory_bytes > heap.fordblks ? spec->memory_bytes - heap.fordblks : 0;
+      guint64 limit = base + grow;
       if (WORKER_RLIMIT_AS && base > 0)
         {
           struct rlimit rl = { limit, limit };
@@ -332,6 +342,17 @@ cgroup_oom_kills (const char *dir)
 
 /* ---- in the host ------------------------------------------------------------- */
 
+/* The host's resident memory: what a worker shares at first. */
+static guint64
+resident_bytes (void)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/self/statm", &text, NULL, NULL))
+    return 0;
+  g_auto (GStrv) f = g_strsplit (text, " ", 3);
+  return f[0] && f[1] ? g_ascii_strtoull (f[1], NULL, 10) * (guint64) sysconf (_SC_PAGESIZE) : 0;
+}
+
 struct StrandWorker {
   const StrandTaskSpec *spec;
   StrandTaskResult *result;
@@ -348,6 +369,7 @@ struct StrandWorker {
   struct rusage usage;
   StrandKillReason killed;
   char *cgroup_dir;
+  guint64 base_rss;
 };
 
 static void
@@ -504,6 +526,7 @@ strand_worker_start (const StrandTaskSpec *spec, StrandErrorClass *error_class, 
       return NULL;
     }
   char *cgroup_dir = cgroup_create (spec->memory_bytes);
+  guint64 base_rss = resident_bytes ();
   pid_t host = getpid ();
   fflush (NULL);
   pid_t pid = fork ();
@@ -535,6 +558,7 @@ strand_worker_start (const StrandTaskSpec *spec, StrandErrorClass *error_class, 
   w->pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
   w->pending = g_string_new (NULL);
   w->cgroup_dir = cgroup_dir;
+  w->base_rss = base_rss;
   w->result = strand_task_result_new ();
   w->result->log_path = g_steal_pointer (&log_path);
   w->result->start_us = strand_clock_now_us ();
@@ -644,6 +668,7 @@ strand_worker_finish (StrandWorker *w)
     .killed_by_host = w->killed,
     .timeout_us = w->spec->timeout_us,
     .max_rss_bytes = r->max_rss_bytes,
+    .base_rss_bytes = w->base_rss,
     .memory_limit_bytes = w->spec->memory_bytes,
     .cgroup_oom_kills = w->cgroup_dir ? cgroup_oom_kills (w->cgroup_dir) : 0,
     .memory_exhausted = w->oom_seen,

@@ -8,8 +8,10 @@
  * status, the signal, its resource use and what the worker said (policy.h).
  *
  * Limits the worker sets on itself before run(): its address space
- * (RLIMIT_AS: what it had after loading the plugin plus the task's memory;
- * not under AddressSanitizer, which reserves terabytes) and, where a
+ * (RLIMIT_AS: what it had after loading the plugin plus the task's memory,
+ * less the free heap it inherited; an approximation, since a forked worker
+ * may also reuse memory the host had unmapped from view; not under
+ * AddressSanitizer, which reserves terabytes) and, where a
  * delegated cgroup v2 with the memory controller is writable ($STRAND_CGROUP
  * or the host's own), a cgroup per task with memory.max, whose
  * memory.events tells of OOM kills. It dies with the host (PR_SET_PDEATHSIG).
