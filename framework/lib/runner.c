@@ -400,6 +400,13 @@ quarantine_attempt (Runner *rn, Task *t)
   g_autofree char *dest = g_build_filename (dir, name, NULL);
   if (g_mkdir_with_parents (dir, 0750) == 0 && g_rename (t->spec->work_dir, dest) == 0)
     {
+      StrandTaskResult *r = t->record->result;
+      if (r && r->log_path && g_str_has_prefix (r->log_path, t->spec->work_dir))
+        {
+          char *moved = g_strconcat (dest, r->log_path + strlen (t->spec->work_dir), NULL);
+          g_free (r->log_path);
+          r->log_path = moved;
+        }
       g_free (t->spec->work_dir);
       t->spec->work_dir = g_steal_pointer (&dest);
     }
@@ -480,14 +487,15 @@ input_error_class (const GError *error)
 
 /* The spec of the task's next attempt: parameters and resources, and its
  * inputs as the plan routes them (plan.h), linked in the attempt's folder
- * SAMPLE/STAGE/N (_run/STAGE/N for a per-run task). */
+ * SAMPLE/STAGE, then SAMPLE/STAGE.2... (_run for a per-run task). */
 static StrandTaskSpec *
 build_spec (Runner *rn, Task *t, StrandPlanInputs *ready, GError **error)
 {
   const char *sample_id = t->sample ? t->sample->id : NULL;
-  g_autofree char *num = g_strdup_printf ("%d", t->attempt);
+  g_autofree char *leaf = t->attempt == 1 ? g_strdup (t->stage->id)
+                                          : g_strdup_printf ("%s.%d", t->stage->id, t->attempt);
   g_autofree char *work_dir = g_build_filename (rn->run->run_dir, sample_id ? sample_id : "_run",
-                                                t->stage->id, num, NULL);
+                                                leaf, NULL);
   StrandTaskSpec *spec = task_spec_for (t->stage, t->plugin, sample_id, work_dir);
   spec->attempt = t->attempt;
   if (t->sample)

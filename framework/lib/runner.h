@@ -19,9 +19,10 @@
  * asks running workers to stop (SIGKILL after the grace period), the second
  * kills them; what finished stays recorded.
  *
- * A run directory holds one folder per task and attempt
- * (SAMPLE/STAGE/N: inputs, outputs, scratch, log), quarantine/ for the
- * attempts of failed samples, and run.json, the summary of every task. */
+ * A run directory holds one folder per task and attempt (SAMPLE/STAGE,
+ * then SAMPLE/STAGE.2...; _run/STAGE for a per-run stage: inputs, outputs,
+ * scratch, log), quarantine/SAMPLE/STAGE.N for the failed attempts of
+ * failed samples, and run.json, the summary of every task. */
 #pragma once
 
 #include "equipment.h"

@@ -799,7 +799,7 @@ test_cancel_and_resume (void)
       const char *run_id = d ? g_dir_read_name (d) : NULL;
       if (run_id)
         {
-          g_autofree char *w = g_build_filename (runs, run_id, "A", "wait", "1", "task.log", NULL);
+          g_autofree char *w = g_build_filename (runs, run_id, "A", "wait", "task.log", NULL);
           sleeping = g_file_test (w, G_FILE_TEST_EXISTS);
         }
     }
