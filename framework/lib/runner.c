@@ -169,6 +169,7 @@ typedef struct {
   guint running;
   gint64 started_mono;
   gint64 last_tick;
+  gint64 last_commit;
   GHashTable *damaged;      /* digests found damaged while resuming */
 } Runner;
 
@@ -1010,11 +1011,12 @@ on_result (Runner *rn, Task *t, StrandTaskResult *r)
         rn->publish_bytes += total;
     }
   record_attempt (rn, t, r);
+  if (r->ok && r->outputs->len == 0)
+    finish_task (rn, t, "ok", TRUE); /* nothing to make visible */
+  else if (r->ok)
+    g_ptr_array_add (rn->to_publish, t);
   if (r->ok)
-    {
-      g_ptr_array_add (rn->to_publish, t);
-      return;
-    }
+    return;
   handle_failure (rn, t);
 }
 
@@ -1101,9 +1103,6 @@ start (Runner *rn, Task *t)
       cls = STRAND_ERROR_EQUIPMENT;
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, "equipment %s is down", spec->equipment);
     }
-  else if (g_mkdir_with_parents (spec->work_dir, 0750) != 0)
-    g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot create %s: %s",
-                 spec->work_dir, g_strerror (errno));
   else if (rn->store && !strand_store_check_space (rn->store, t->plugin->resources.output_bytes, &error))
     cls = STRAND_ERROR_STORAGE;
   else
@@ -1369,6 +1368,8 @@ loop (Runner *rn)
         }
       if (rn->opt->progress)
         next = MIN (next, rn->last_tick + G_USEC_PER_SEC);
+      if (rn->uncommitted > 0)
+        next = MIN (next, rn->last_commit + G_USEC_PER_SEC);
       gint64 now = strand_clock_monotonic_us ();
       int timeout_ms = next == G_MAXINT64 ? -1 : (int) CLAMP ((next - now + 999) / 1000, 0, G_MAXINT);
       if (virtual_time && timeout_ms > 0)
@@ -1403,9 +1404,15 @@ loop (Runner *rn)
           on_result (rn, rn->tasks->pdata[ev->id], ev->result);
         }
       /* Group commit: one sync for every record of this turn, then the
-       * outputs they name become visible. */
-      if (rn->to_publish->len > 0 || rn->uncommitted > 0)
+       * outputs they name become visible. Records that name nothing to
+       * publish (failures, decisions, tasks that made nothing) wait for the
+       * next such sync, a thousand records or a second: a crash before it
+       * loses only what a resumed run does again. */
+      gint64 turn = strand_clock_monotonic_us ();
+      if (rn->to_publish->len > 0 || rn->uncommitted >= 1000 ||
+          (rn->uncommitted > 0 && turn - rn->last_commit >= G_USEC_PER_SEC))
         {
+          rn->last_commit = turn;
           if (!commit_records (rn))
             break;
           g_autoptr (GPtrArray) ready = g_ptr_array_copy (rn->to_publish, NULL, NULL);

@@ -6,6 +6,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +15,18 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
+extern char **environ;
+
 #include "clock.h"
 #include "digest.h"
 #include "faults.h"
+#include "fs-util.h"
 #include "host-table.h"
 #include "json-util.h"
 #include "plugin-load.h"
@@ -157,14 +162,46 @@ verify_inputs (StrandTask *task, const StrandTaskSpec *spec)
   return TRUE;
 }
 
+/* Before anything is set up: a line the host reads as the failure. */
 static G_GNUC_NORETURN void
-worker_main (const StrandTaskSpec *spec, int report_fd, int log_fd, pid_t host,
+refuse (int report_fd, StrandErrorClass cls, const char *what, const char *path, int err)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "t");
+  json_builder_add_string_value (b, "fail");
+  json_builder_set_member_name (b, "class");
+  json_builder_add_string_value (b, strand_error_class_name (cls));
+  json_builder_set_member_name (b, "msg");
+  g_autofree char *msg = g_strdup_printf ("cannot %s %s: %s", what, path, g_strerror (err));
+  json_builder_add_string_value (b, msg);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) node = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (node, FALSE);
+  g_autofree char *line = g_strconcat (text, "\n", NULL);
+  ssize_t ignored = write (report_fd, line, strlen (line));
+  (void) ignored;
+  _exit (WORKER_EXIT_LOAD_FAILED);
+}
+
+static G_GNUC_NORETURN void
+worker_main (const StrandTaskSpec *spec, int report_fd, const char *log_path, pid_t host,
              const char *cgroup_dir)
 {
   /* A host killed outright must not leave its workers running. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != host)
     _exit (WORKER_EXIT_LOAD_FAILED);
+  /* The worker makes its own folder and log: the host's loop only forks. */
+  if (g_mkdir_with_parents (spec->work_dir, 0750) != 0)
+    refuse (report_fd, errno == ENOSPC || errno == EDQUOT ? STRAND_ERROR_STORAGE
+                                                          : STRAND_ERROR_TRANSIENT,
+            "create the task's folder", spec->work_dir, errno);
+  int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (log_fd < 0)
+    refuse (report_fd, errno == ENOSPC || errno == EDQUOT ? STRAND_ERROR_STORAGE
+                                                          : STRAND_ERROR_TRANSIENT,
+            "create the task's log", log_path, errno);
   dup2 (log_fd, STDOUT_FILENO);
   dup2 (log_fd, STDERR_FILENO);
   close (log_fd);
@@ -245,6 +282,109 @@ worker_main (const StrandTaskSpec *spec, int report_fd, int log_fd, pid_t host,
   fflush (NULL);
   /* No cleanup: the process ends here and the plugin stays mapped. */
   _exit (rc == STRAND_OK ? WORKER_EXIT_OK : WORKER_EXIT_STAGE_FAILED);
+}
+
+/* ---- the worker program ------------------------------------------------------ */
+
+int
+strand_worker_exec_main (int argc, char **argv)
+{
+  int report_fd = -1, spec_fd = -1;
+  pid_t host = 0;
+  const char *cgroup = NULL;
+  for (int i = 1; i + 1 < argc; i += 2)
+    {
+      if (strcmp (argv[i], "--report-fd") == 0)
+        report_fd = atoi (argv[i + 1]);
+      else if (strcmp (argv[i], "--spec-fd") == 0)
+        spec_fd = atoi (argv[i + 1]);
+      else if (strcmp (argv[i], "--host-pid") == 0)
+        host = (pid_t) atoi (argv[i + 1]);
+      else if (strcmp (argv[i], "--cgroup") == 0)
+        cgroup = argv[i + 1];
+    }
+  if (report_fd < 3 || spec_fd < 3 || host <= 0)
+    {
+      fprintf (stderr, "%s: run by the Strand host only\n", argv[0]);
+      return 2;
+    }
+  g_autoptr (GString) text = g_string_new (NULL);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read (spec_fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0)
+      g_string_append_len (text, buf, n);
+  close (spec_fd);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = json_from_string (text->str, &error);
+  StrandTaskSpec *spec = node ? strand_task_spec_from_json (node, &error) : NULL;
+  if (spec == NULL)
+    refuse (report_fd, STRAND_ERROR_INTERNAL, "read the task from", "the host", EINVAL);
+  g_autofree char *log_path = g_build_filename (spec->work_dir, "task.log", NULL);
+  worker_main (spec, report_fd, log_path, host, cgroup);
+}
+
+/* STRAND_WORKER, else the installed worker program; NULL: workers are
+ * forked from the host instead. */
+static const char *
+worker_program (void)
+{
+  static gsize once = 0;
+  static char *program = NULL;
+  if (g_once_init_enter (&once))
+    {
+      const char *env = g_getenv ("STRAND_WORKER");
+      if (env != NULL)
+        program = *env ? g_strdup (env) : NULL;
+      else if (g_file_test (STRAND_WORKER_PATH, G_FILE_TEST_IS_EXECUTABLE))
+        program = g_strdup (STRAND_WORKER_PATH);
+      g_once_init_leave (&once, 1);
+    }
+  return program;
+}
+
+/* Starts the worker program with the task as JSON in a memfd, the report
+ * pipe as fd 3 and the task as fd 4: the host's cost is a vfork and an
+ * exec, whatever its own size (a fork copies its page tables). */
+static pid_t
+spawn_worker (const char *program, const StrandTaskSpec *spec, int report_fd, pid_t host,
+              const char *cgroup_dir, int *saved_errno)
+{
+  g_autoptr (JsonNode) node = strand_task_spec_to_json (spec);
+  g_autofree char *text = json_to_string (node, FALSE);
+  int memfd = memfd_create ("strand-task", MFD_CLOEXEC);
+  if (memfd < 0 || strand_write_all (memfd, text, strlen (text), NULL) != 0 ||
+      lseek (memfd, 0, SEEK_SET) != 0)
+    {
+      *saved_errno = errno;
+      if (memfd >= 0)
+        close (memfd);
+      return -1;
+    }
+  /* Out of the way of the numbers they take in the worker. */
+  int report = fcntl (report_fd, F_DUPFD_CLOEXEC, 10);
+  int task = fcntl (memfd, F_DUPFD_CLOEXEC, 10);
+  close (memfd);
+  g_autofree char *host_text = g_strdup_printf ("%d", (int) host);
+  const char *argv[] = { program, "--report-fd", "3", "--spec-fd", "4", "--host-pid", host_text,
+                         cgroup_dir ? "--cgroup" : NULL, cgroup_dir, NULL };
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_adddup2 (&fa, report, 3);
+  posix_spawn_file_actions_adddup2 (&fa, task, 4);
+  posix_spawn_file_actions_addopen (&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addclosefrom_np (&fa, 5);
+  pid_t pid = -1;
+  int rc = posix_spawn (&pid, program, &fa, NULL, (char *const *) argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  close (report);
+  close (task);
+  if (rc != 0)
+    {
+      *saved_errno = rc;
+      return -1;
+    }
+  return pid;
 }
 
 /* ---- cgroup v2, where one is delegated to us -------------------------------- */
@@ -484,58 +624,51 @@ remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw
 StrandWorker *
 strand_worker_start (const StrandTaskSpec *spec, StrandErrorClass *error_class, GError **error)
 {
-  int saved;
+  int saved = 0;
   *error_class = STRAND_ERROR_NONE;
-  if (g_mkdir_with_parents (spec->work_dir, 0750) != 0)
-    {
-      saved = errno;
-      *error_class = saved == ENOSPC || saved == EDQUOT ? STRAND_ERROR_STORAGE
-                                                        : STRAND_ERROR_TRANSIENT;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-                   "cannot create the task's work directory %s: %s", spec->work_dir,
-                   g_strerror (saved));
-      return NULL;
-    }
   if (spec->scratch_bytes > 0)
     {
+      /* The nearest folder that exists tells the file system's free space. */
+      g_autofree char *where = g_strdup (spec->work_dir);
       struct statvfs vfs;
-      if (statvfs (spec->work_dir, &vfs) == 0 &&
-          (guint64) vfs.f_bavail * vfs.f_frsize < spec->scratch_bytes)
+      while (statvfs (where, &vfs) != 0 && strcmp (where, "/") != 0 && strcmp (where, ".") != 0)
+        {
+          char *up = g_path_get_dirname (where);
+          g_free (where);
+          where = up;
+        }
+      if ((guint64) vfs.f_bavail * vfs.f_frsize < spec->scratch_bytes)
         {
           *error_class = STRAND_ERROR_STORAGE;
           g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOSPC,
                        "not enough scratch space in %s: %" G_GUINT64_FORMAT " bytes free, %"
-                       G_GUINT64_FORMAT " needed", spec->work_dir,
-                       (guint64) vfs.f_bavail * vfs.f_frsize, spec->scratch_bytes);
+                       G_GUINT64_FORMAT " needed", where, (guint64) vfs.f_bavail * vfs.f_frsize,
+                       spec->scratch_bytes);
           return NULL;
         }
     }
   g_autofree char *log_path = g_build_filename (spec->work_dir, "task.log", NULL);
-  int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   int fds[2] = { -1, -1 };
-  if (log_fd < 0 || pipe2 (fds, O_CLOEXEC) != 0)
+  if (pipe2 (fds, O_CLOEXEC) != 0)
     {
       saved = errno;
-      if (log_fd >= 0)
-        close (log_fd);
-      *error_class = saved == ENOSPC || saved == EDQUOT ? STRAND_ERROR_STORAGE
-                                                        : STRAND_ERROR_TRANSIENT;
+      *error_class = STRAND_ERROR_RESOURCE;
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-                   "cannot prepare the task's work directory %s: %s", spec->work_dir,
-                   g_strerror (saved));
+                   "cannot make a pipe for a worker: %s", g_strerror (saved));
       return NULL;
     }
   char *cgroup_dir = cgroup_create (spec->memory_bytes);
-  guint64 base_rss = resident_bytes ();
+  const char *program = worker_program ();
+  guint64 base_rss = program ? 0 : resident_bytes ();
   pid_t host = getpid ();
   fflush (NULL);
-  pid_t pid = fork ();
+  pid_t pid = program ? spawn_worker (program, spec, fds[1], host, cgroup_dir, &saved) : fork ();
   if (pid < 0)
     {
-      saved = errno;
+      if (!program)
+        saved = errno;
       close (fds[0]);
       close (fds[1]);
-      close (log_fd);
       if (cgroup_dir)
         g_rmdir (cgroup_dir);
       g_free (cgroup_dir);
@@ -544,13 +677,12 @@ strand_worker_start (const StrandTaskSpec *spec, StrandErrorClass *error_class, 
                    g_strerror (saved));
       return NULL;
     }
-  if (pid == 0)
+  if (pid == 0 && !program)
     {
       close (fds[0]);
-      worker_main (spec, fds[1], log_fd, host, cgroup_dir);
+      worker_main (spec, fds[1], log_path, host, cgroup_dir);
     }
   close (fds[1]);
-  close (log_fd);
   StrandWorker *w = g_new0 (StrandWorker, 1);
   w->spec = spec;
   w->pid = pid;

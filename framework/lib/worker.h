@@ -1,6 +1,7 @@
 /* Running one task in an isolated worker process.
  *
- * The host forks a worker that opens the plugin, lends it the host function
+ * The host starts a worker (the worker program, or a fork of itself) that
+ * opens the plugin, lends it the host function
  * table (host-table.h) and calls its run(). The worker reports logs, metrics,
  * tools used, outputs and its verdict as JSON lines over a pipe; its stdout
  * and stderr go to the task's log file. A plugin that crashes, hangs or exits
@@ -57,5 +58,12 @@ void strand_worker_free (StrandWorker *worker);
 /* Runs `spec` to its end, waiting for it (timeout included). Never fails as
  * a whole: what went wrong is in the result. */
 StrandTaskResult *strand_worker_run (const StrandTaskSpec *spec);
+
+/* The main of the worker program (strand-worker), which the host starts
+ * with the task as JSON on a descriptor (task.h) when it is installed, or
+ * named by $STRAND_WORKER ("" forks workers from the host instead): a
+ * worker then costs the host a vfork and an exec, whatever the host's own
+ * size. Not for people: it refuses to run without the host's arguments. */
+int strand_worker_exec_main (int argc, char **argv);
 
 G_END_DECLS
