@@ -874,6 +874,32 @@ test_resume_explains (void)
   g_assert_true (strand_provenance_verify (store, problems, NULL, NULL));
 }
 
+/* The operator's view: --resume --explain says, task by task, what is
+ * reused and why the rest runs. */
+static void
+test_cli_explain (void)
+{
+  g_autofree char *dir = fresh_dir ("cli-explain");
+  g_autofree char *sheet = g_build_filename (dir, "s.json", NULL);
+  g_assert_true (g_file_set_contents (sheet, "{\"samples\": [{\"id\": \"A\"}]}", -1, NULL));
+  g_autofree char *store = g_build_filename (dir, "store", NULL);
+  g_autofree char *demo = NULL;
+  g_assert_true (g_file_get_contents (STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.json", &demo,
+                                      NULL, NULL));
+  g_autofree char *changed_text = subst (demo, "\"seed\": 2", "\"seed\": 3");
+  g_autofree char *changed = g_build_filename (dir, "changed.json", NULL);
+  g_assert_true (g_file_set_contents (changed, changed_text, -1, NULL));
+  g_assert_cmpint (strand_cli (NULL, NULL, NULL, "run", STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.json",
+                               "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR, "--store", store, NULL), ==, 0);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (strand_cli (&out, NULL, NULL, "run", changed, "--samples", sheet, "-P",
+                               STRAND_PLUGIN_BUILD_DIR, "--store", store, "--resume", "--explain", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "lane1          cached"));
+  g_assert_nonnull (strstr (out, "ran because parameters changed: seed (2 -> 3)"));
+  g_assert_nonnull (strstr (out, "ran because its inputs changed"));
+  g_assert_nonnull (strstr (out, "1 reused"));
+}
+
 /* ---- reproduce ------------------------------------------------------------------------ */
 
 static void
@@ -958,6 +984,7 @@ main (int argc, char **argv)
   g_test_add_func ("/exec/resume-explains", test_resume_explains);
   g_test_add_func ("/exec/kill-and-resume", test_kill_and_resume);
   g_test_add_func ("/exec/cancel-and-resume", test_cancel_and_resume);
+  g_test_add_func ("/exec/cli-explain", test_cli_explain);
   g_test_add_func ("/exec/reproduce", test_reproduce);
   int rc = g_test_run ();
   strand_registry_free (registry);
