@@ -616,6 +616,65 @@ test_fallback (void)
   g_assert_cmpstr (task_of (run, "S2", "x")->plugin, ==, "random-stage@1.0.0");
 }
 
+/* A pipeline's rule to go on past a failure: downstream runs without it. */
+static void
+test_continue (void)
+{
+  g_autoptr (StrandPipeline) p = pipeline_from (
+      "{\"name\": \"go-on\", \"stages\": ["
+      " {\"id\": \"lane1\", \"plugin\": \"fastq-generate\", \"params\": {\"reads\": 50, \"seed\": 1}},"
+      " {\"id\": \"lane2\", \"plugin\": \"fastq-generate\", \"params\": {\"reads\": 50, \"seed\": 2},"
+      "  \"policy\": [{\"on\": \"invalid-input\", \"action\": \"continue\"}]},"
+      " {\"id\": \"merge\", \"plugin\": \"concat\"}],"
+      " \"edges\": [{\"from\": \"lane1.reads\", \"to\": \"merge.in\"}, {\"from\": \"lane2.reads\", \"to\": \"merge.in\"}]}");
+  g_autoptr (GPtrArray) samples = samples_n (1);
+  g_autofree char *store = fresh_dir ("continue");
+  g_autoptr (StrandRun) run = run_with (p, samples, store, "fail:stage=lane2,class=invalid-input", NULL);
+  g_assert_cmpstr (task_of (run, "S1", "lane2")->status, ==, "failed");
+  g_assert_true (has_decision (task_of (run, "S1", "lane2"), "continue"));
+  StrandTaskRecord *merge = task_of (run, "S1", "merge");
+  g_assert_cmpstr (merge->status, ==, "ok");
+  /* The merge is lane 1 alone. */
+  const StrandTaskOutput *lane1 = task_of (run, "S1", "lane1")->result->outputs->pdata[0];
+  const StrandTaskOutput *merged = merge->result->outputs->pdata[0];
+  g_assert_cmpstr (lane1->sha256, ==, merged->sha256);
+}
+
+/* The store fills up while outputs are stored: the run halts with a
+ * storage error, records stay intact, and once there is room a resumed run
+ * stores what was recorded and finishes, with a store that verifies. */
+static void
+test_enospc_resume (void)
+{
+  g_autoptr (StrandPipeline) p = pipeline_from (plugin_cases[2].pipeline);
+  g_autoptr (GPtrArray) samples = samples_n (2);
+  g_autofree char *clean_store = fresh_dir ("enospc-clean");
+  g_autoptr (StrandRun) clean = run_with (p, samples, clean_store, NULL, NULL);
+  g_autofree char *store = fresh_dir ("enospc");
+  g_autoptr (StrandRun) full = run_with (p, samples, store, "enospc:bytes=20000", NULL);
+  g_assert_cmpstr (full->status, ==, "halted");
+  gboolean storage = FALSE;
+  for (guint i = 0; i < full->tasks->len; i++)
+    {
+      StrandTaskRecord *t = full->tasks->pdata[i];
+      storage |= t->result && !t->result->ok && t->result->error_class == STRAND_ERROR_STORAGE;
+    }
+  g_assert_true (storage);
+  StrandRunOptions resume = { .resume = TRUE };
+  g_autoptr (StrandRun) again = run_with (p, samples, store, NULL, &resume);
+  g_assert_cmpstr (again->status, ==, "complete");
+  for (guint s = 1; s <= 2; s++)
+    {
+      g_autofree char *id = g_strdup_printf ("S%u", s);
+      g_autofree char *want = digests_of (clean, id);
+      g_autofree char *got = digests_of (again, id);
+      g_assert_cmpstr (got, ==, want);
+    }
+  g_autoptr (GPtrArray) problems = strand_problems_new ();
+  if (!strand_provenance_verify (store, problems, NULL, NULL))
+    g_error ("verify: %s", ((StrandProblem *) problems->pdata[0])->message);
+}
+
 /* ---- scale ----------------------------------------------------------------------- */
 
 static void
@@ -980,6 +1039,8 @@ main (int argc, char **argv)
   g_test_add_func ("/exec/real-out-of-memory", test_real_out_of_memory);
   g_test_add_func ("/exec/reroute", test_reroute);
   g_test_add_func ("/exec/fallback", test_fallback);
+  g_test_add_func ("/exec/continue", test_continue);
+  g_test_add_func ("/exec/enospc-resume", test_enospc_resume);
   g_test_add_func ("/exec/hundred-samples", test_hundred_samples);
   g_test_add_func ("/exec/resume-explains", test_resume_explains);
   g_test_add_func ("/exec/kill-and-resume", test_kill_and_resume);
