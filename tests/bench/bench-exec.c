@@ -7,7 +7,9 @@
  *   meson test -C BUILD --benchmark -v exec-100k
  *   BUILD/tests/bench/bench-exec NOOP_PLUGIN_DIR [TASKS] [STAGES] [JOBS]
  *
- * TASKS tasks are STAGES chained stages over TASKS / STAGES samples. Reports
+ * TASKS tasks are STAGES independent stages over TASKS / STAGES samples,
+ * run with JOBS at once and then without store and ledger (without JOBS:
+ * 1 and 2 at once, then 2 without store and ledger). Reports
  * per task: wall time, the host process's own CPU time (user + system,
  * what the loop, the records and the store cost) and the workers' CPU
  * time. The host's CPU per task is the figure to hold under 1 ms. */
@@ -115,7 +117,10 @@ main (int argc, char **argv)
       measure (pipeline, samples, 2, FALSE, dir, n);
     }
   else
-    measure (pipeline, samples, jobs, TRUE, dir, n);
+    {
+      measure (pipeline, samples, jobs, TRUE, dir, n);
+      measure (pipeline, samples, jobs, FALSE, dir, n);
+    }
   g_rmdir (dir);
   return 0;
 }
