@@ -20,6 +20,7 @@ extern const char *strand_cli_program;
 int strand_cmd_check (int argc, char **argv);
 int strand_cmd_plugins (int argc, char **argv);
 int strand_cmd_run (int argc, char **argv);
+int strand_cmd_reproduce (int argc, char **argv);
 int strand_cmd_plugins_run (int argc, char **argv);
 int strand_cmd_validate (int argc, char **argv);
 int strand_cmd_equipment (int argc, char **argv);

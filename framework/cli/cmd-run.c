@@ -7,59 +7,138 @@
 #include "runner.h"
 #include "validator.h"
 
+typedef struct {
+  gboolean json;
+  gboolean explain;
+  gboolean tty;
+  gboolean line_shown; /* a live line is on the terminal */
+} Progress;
+
 static void
-on_task (const StrandTaskRecord *record, gpointer user_data)
+clear_line (Progress *p)
 {
-  gboolean quiet = GPOINTER_TO_INT (user_data);
-  if (quiet)
+  if (p->line_shown)
+    {
+      fputs ("\r\033[K", stdout);
+      p->line_shown = FALSE;
+    }
+}
+
+static void
+on_progress (const StrandTaskRecord *record, const StrandRunCounts *c, gpointer user_data)
+{
+  Progress *p = user_data;
+  if (p->json)
     return;
-  const StrandTaskResult *r = record->result;
-  if (r == NULL)
-    printf ("  %-12s %-14s skipped (an upstream stage failed)\n", record->sample_id,
-            record->stage_id);
-  else if (r->ok)
-    printf ("  %-12s %-14s ok      %6.2f s\n", record->sample_id, record->stage_id,
-            (double) (r->end_us - r->start_us) / G_USEC_PER_SEC);
-  else
-    printf ("  %-12s %-14s FAILED  %s: %s\n", record->sample_id, record->stage_id,
-            strand_error_class_name (r->error_class), r->message ? r->message : "");
+  if (record != NULL)
+    {
+      clear_line (p);
+      const char *sample = record->sample_id ? record->sample_id : "(run)";
+      const StrandTaskResult *r = record->result;
+      const char *status = record->status;
+      if (strcmp (status, "ok") == 0 && r)
+        printf ("  %-12s %-14s ok      %6.2f s%s\n", sample, record->stage_id,
+                (double) (r->end_us - r->start_us) / G_USEC_PER_SEC,
+                record->attempts > 1 ? " (after retries)" : "");
+      else if (strcmp (status, "cached") == 0)
+        printf ("  %-12s %-14s cached  (verified output of an earlier run)\n", sample,
+                record->stage_id);
+      else if (strcmp (status, "failed") == 0 && r)
+        printf ("  %-12s %-14s FAILED  %s: %s\n", sample, record->stage_id,
+                strand_error_class_name (r->error_class), r->message ? r->message : "");
+      else
+        printf ("  %-12s %-14s %s\n", sample, record->stage_id,
+                strcmp (status, "skipped") == 0 ? "skipped (an upstream stage or its sample failed)"
+                                                : status);
+      for (guint i = 0; i < record->decisions->len; i++)
+        printf ("  %-12s %-14s   %s\n", "", "", (char *) record->decisions->pdata[i]);
+      if (p->explain && record->explain && strcmp (status, "cached") != 0)
+        printf ("  %-12s %-14s   ran because %s\n", "", "", record->explain);
+    }
+  if (p->tty)
+    {
+      clear_line (p);
+      g_autofree char *eta = c->eta_us >= 0 ? g_strdup_printf (", ETA %" G_GINT64_FORMAT " s",
+                                                               c->eta_us / G_USEC_PER_SEC)
+                                            : g_strdup ("");
+      printf ("[%u/%u done, %u failed, %u skipped, %u running%s]", c->done, c->total, c->failed,
+              c->skipped, c->running, eta);
+      p->line_shown = TRUE;
+    }
   fflush (stdout);
 }
 
-static void print_summary (const StrandRun *run, const char *store_dir);
+typedef struct {
+  const char *store;
+  const char *quota;
+  const char *runs;
+  gboolean json;
+  gboolean explain;
+  int jobs;
+  gboolean resume;
+  double task_timeout;
+  double grace;
+  StrandRegistry *registry;
+  StrandInventory *inventory;
+} RunSettings;
 
 static int
-execute (StrandPipeline *pipeline, GPtrArray *samples, const char *store_option,
-         const char *quota_option, const char *runs_option, gboolean json)
+execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *store_dir = strand_cli_store_dir (store_option);
+  g_autoptr (StrandFaults) faults = strand_faults_from_env (&error);
+  if (error != NULL)
+    {
+      fprintf (stderr, "strand: %s\n", error->message);
+      return STRAND_EXIT_USAGE;
+    }
+  if (set->jobs < 0 || set->task_timeout < 0 || set->grace < 0)
+    {
+      fprintf (stderr, "strand: --jobs, --task-timeout and --grace take positive numbers\n");
+      return STRAND_EXIT_USAGE;
+    }
+  g_autofree char *store_dir = strand_cli_store_dir (set->store);
   g_autoptr (StrandProvenance) prov = strand_cli_open_store (store_dir);
   if (prov == NULL)
     return STRAND_EXIT_FAILED;
-  if (quota_option != NULL)
+  if (set->quota != NULL)
     {
       guint64 quota;
-      if (!g_ascii_string_to_unsigned (quota_option, 10, 0, G_MAXUINT64, &quota, &error) ||
+      if (!g_ascii_string_to_unsigned (set->quota, 10, 0, G_MAXUINT64, &quota, &error) ||
           !strand_store_set_quota (strand_provenance_store (prov), quota, &error))
         {
           fprintf (stderr, "strand: --store-quota: %s\n", error->message);
           return STRAND_EXIT_USAGE;
         }
     }
-  g_autofree char *runs_dir = runs_option ? g_strdup (runs_option)
-                                          : g_build_filename (store_dir, "runs", NULL);
-  if (!json)
-    printf ("running pipeline '%s' on %u sample%s\n", pipeline->name, samples->len,
-            samples->len == 1 ? "" : "s");
-  g_autoptr (StrandRun) run = strand_run_pipeline (pipeline, samples, prov, runs_dir, on_task,
-                                                   GINT_TO_POINTER (json), &error);
+  g_autofree char *runs_dir = set->runs ? g_strdup (set->runs)
+                                        : g_build_filename (store_dir, "runs", NULL);
+  if (!set->json)
+    printf ("running pipeline '%s' on %u sample%s%s\n", pipeline->name, samples->len,
+            samples->len == 1 ? "" : "s", set->resume ? ", reusing verified earlier outputs" : "");
+  Progress progress = { .json = set->json, .explain = set->explain,
+                        .tty = !set->json && isatty (STDOUT_FILENO) };
+  StrandRunOptions options = {
+    .jobs = (guint) set->jobs,
+    .resume = set->resume,
+    .task_timeout_us = (gint64) (set->task_timeout * G_USEC_PER_SEC),
+    .grace_us = (gint64) (set->grace * G_USEC_PER_SEC),
+    .handle_signals = TRUE,
+    .registry = set->registry,
+    .inventory = set->inventory,
+    .faults = faults,
+    .progress = on_progress,
+    .user_data = &progress,
+  };
+  g_autoptr (StrandRun) run = strand_run_pipeline_with (pipeline, samples, prov, runs_dir, &options,
+                                                        &error);
+  clear_line (&progress);
   if (run == NULL)
     {
       fprintf (stderr, "strand: %s\n", error->message);
       return STRAND_EXIT_FAILED;
     }
-  if (json)
+  if (set->json)
     {
       g_autoptr (JsonNode) node = strand_run_to_json (run, pipeline);
       g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -76,21 +155,29 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const char *store_option,
           g_autofree char *table = strand_run_report_text (report);
           printf ("\n%s\n", table);
         }
-      print_summary (run, store_dir);
+      printf ("run %s %s: %u task%s ok, %u reused, %u failed, %u skipped\nsummary: %s/run.json\n"
+              "provenance: %s lineage %s --store %s\n", run->run_id, run->status,
+              run->succeeded, run->succeeded == 1 ? "" : "s", run->cached, run->failed, run->skipped,
+              run->run_dir, strand_cli_program, run->run_id, store_dir);
+      printf ("outputs: %s export %s --ro-crate DIR --store %s (or archive %s -o FILE.tar.zst)\n",
+              strand_cli_program, run->run_id, store_dir, run->run_id);
+      if (strcmp (run->status, "complete") != 0 && strcmp (run->status, "failed") != 0)
+        printf ("resume with: %s run ... --resume --store %s\n", strand_cli_program, store_dir);
     }
-  return run->failed == 0 && run->skipped == 0 ? STRAND_EXIT_OK : STRAND_EXIT_FAILED;
+  return strcmp (run->status, "complete") == 0 ? STRAND_EXIT_OK : STRAND_EXIT_FAILED;
 }
 
-static void
-print_summary (const StrandRun *run, const char *store_dir)
-{
-  printf ("run %s: %u task%s ok, %u failed, %u skipped\nsummary: %s/run.json\n"
-          "provenance: %s lineage %s --store %s\n", run->run_id,
-          run->succeeded, run->succeeded == 1 ? "" : "s", run->failed, run->skipped,
-          run->run_dir, strand_cli_program, run->run_id, store_dir);
-  printf ("outputs: %s export %s --ro-crate DIR --store %s (or archive %s -o FILE.tar.zst)\n",
-          strand_cli_program, run->run_id, store_dir, run->run_id);
-}
+#define RUN_OPTIONS(set)                                                                      \
+  { "jobs", 'j', 0, G_OPTION_ARG_INT, &(set).jobs,                                            \
+    "Tasks at once (default: the machine's cores)", "N" },                                   \
+  { "resume", 0, 0, G_OPTION_ARG_NONE, &(set).resume,                                         \
+    "Reuse verified outputs of earlier runs; run only what changed", NULL },                  \
+  { "explain", 0, 0, G_OPTION_ARG_NONE, &(set).explain,                                       \
+    "Say why each task runs again (with --resume)", NULL },                                   \
+  { "task-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &(set).task_timeout,                           \
+    "Wall-time limit of each task (0: none)", "SECONDS" },                                    \
+  { "grace", 0, 0, G_OPTION_ARG_DOUBLE, &(set).grace,                                         \
+    "Time a task asked to stop has before it is killed (default 10)", "SECONDS" }
 
 int
 strand_cmd_run (int argc, char **argv)
@@ -103,6 +190,7 @@ strand_cmd_run (int argc, char **argv)
   g_autofree char *store_quota = NULL;
   g_auto (GStrv) run_inputs = NULL;
   gboolean json = FALSE;
+  RunSettings set = { 0 };
   GOptionEntry entries[] = {
     { "samples", 's', 0, G_OPTION_ARG_FILENAME, &samples_path, "Sample sheet (JSON or TSV)", "FILE" },
     { "input", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &run_inputs,
@@ -114,6 +202,7 @@ strand_cmd_run (int argc, char **argv)
     { "runs-dir", 0, 0, G_OPTION_ARG_FILENAME, &runs_dir,
       "Where run folders go (default: STORE/runs)", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the run summary as JSON", NULL },
+    RUN_OPTIONS (set),
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("PIPELINE - run a pipeline");
@@ -162,7 +251,13 @@ strand_cmd_run (int argc, char **argv)
                errors == 1 ? "" : "s");
       return STRAND_EXIT_FAILED;
     }
-  return execute (pipeline, samples, store_dir, store_quota, runs_dir, json);
+  set.store = store_dir;
+  set.quota = store_quota;
+  set.runs = runs_dir;
+  set.json = json;
+  set.registry = registry;
+  set.inventory = inventory;
+  return execute (pipeline, samples, &set);
 }
 
 /* `strand plugins run NAME -p k=v -i port=FILE`: one stage on files, through
@@ -179,6 +274,7 @@ strand_cmd_plugins_run (int argc, char **argv)
   g_autofree char *sample_id = NULL;
   g_autofree char *samples_path = NULL;
   gboolean json = FALSE;
+  RunSettings set = { 0 };
   GOptionEntry entries[] = {
     { "param", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &params, "Set a parameter", "NAME=VALUE" },
     { "input", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, "Feed a file to an input port",
@@ -192,6 +288,7 @@ strand_cmd_plugins_run (int argc, char **argv)
     { "runs-dir", 0, 0, G_OPTION_ARG_FILENAME, &runs_dir,
       "Where run folders go (default: STORE/runs)", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the run summary as JSON", NULL },
+    RUN_OPTIONS (set),
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("NAME - run one stage on files");
@@ -281,5 +378,10 @@ strand_cmd_plugins_run (int argc, char **argv)
   strand_cli_print_problems (problems, stderr);
   if (strand_problems_errors (problems) > 0)
     return STRAND_EXIT_FAILED;
-  return execute (pipeline, samples, store_dir, store_quota, runs_dir, json);
+  set.store = store_dir;
+  set.quota = store_quota;
+  set.runs = runs_dir;
+  set.json = json;
+  set.registry = registry;
+  return execute (pipeline, samples, &set);
 }

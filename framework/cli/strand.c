@@ -16,6 +16,7 @@ static const char usage[] =
   "  plugins run        run one stage on files, for plugin authors\n"
   "  validate           find every problem in a pipeline, samples, equipment, data\n"
   "  run                run a pipeline over samples\n"
+  "  reproduce          run a recorded run again from its records; compare outputs\n"
   "  init               create a store and the host's signing key\n"
   "  ingest             register raw data in the store, with its record\n"
   "  store du|get       space used; copy an object out (recorded)\n"
@@ -63,6 +64,8 @@ main (int argc, char **argv)
     return strand_cmd_plugins (argc - 1, argv + 1);
   if (strcmp (argv[1], "run") == 0)
     return strand_cmd_run (argc - 1, argv + 1);
+  if (strcmp (argv[1], "reproduce") == 0)
+    return strand_cmd_reproduce (argc - 1, argv + 1);
   if (strcmp (argv[1], "check") == 0)
     return strand_cmd_check (argc - 1, argv + 1);
   if (strcmp (argv[1], "validate") == 0)

@@ -360,9 +360,11 @@ host_cancelled (StrandTask *task)
   return strand_task_cancel_requested != 0;
 }
 
+/* Made on first use: most stages never ask, and every folder costs. */
 static const char *
 host_scratch_dir (StrandTask *task)
 {
+  g_mkdir_with_parents (task->scratch_dir, 0700);
   return task->scratch_dir;
 }
 
@@ -552,8 +554,6 @@ strand_task_init (StrandTask *task, const StrandTaskSpec *spec,
   task->report_fd = report_fd;
   task->outputs_dir = g_build_filename (spec->work_dir, "outputs", NULL);
   task->scratch_dir = g_build_filename (spec->work_dir, "scratch", NULL);
-  g_mkdir_with_parents (task->outputs_dir, 0750);
-  g_mkdir_with_parents (task->scratch_dir, 0700);
   task->strings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   task->output_files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   task->tools_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

@@ -10,9 +10,18 @@
 /* ---- model ----------------------------------------------------------------- */
 
 static void
+policy_override_free (gpointer p)
+{
+  StrandPolicyOverride *o = p;
+  g_free (o->fallback_plugin);
+  g_free (o);
+}
+
+static void
 stage_free (gpointer p)
 {
   StrandStage *s = p;
+  g_ptr_array_unref (s->policy);
   g_free (s->id);
   g_free (s->plugin);
   g_free (s->version);
@@ -83,6 +92,7 @@ strand_pipeline_add_stage (StrandPipeline *pipeline, const char *id, const char 
   s->version = g_strdup (version);
   s->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) json_node_unref);
+  s->policy = g_ptr_array_new_with_free_func (policy_override_free);
   s->index = pipeline->stages->len;
   g_ptr_array_add (pipeline->stages, s);
   return s;
@@ -245,6 +255,25 @@ strand_pipeline_find_stage (const StrandPipeline *pipeline, const char *id)
   return NULL;
 }
 
+gboolean
+strand_stage_add_policy (StrandStage *stage, const char *error_class, const char *action,
+                         guint max_attempts, guint backoff_ms, double escalate_factor,
+                         const char *fallback_plugin)
+{
+  StrandPolicyOverride o = { .max_attempts = max_attempts, .backoff_ms = backoff_ms,
+                             .escalate_factor = escalate_factor };
+  o.any_class = error_class == NULL || strcmp (error_class, "any") == 0;
+  if (!o.any_class && (!strand_error_class_from_name (error_class, &o.error_class) ||
+                       o.error_class == STRAND_ERROR_NONE))
+    return FALSE;
+  if (action == NULL || !strand_action_from_name (action, &o.action))
+    return FALSE;
+  StrandPolicyOverride *copy = g_memdup2 (&o, sizeof o);
+  copy->fallback_plugin = g_strdup (fallback_plugin);
+  g_ptr_array_add (stage->policy, copy);
+  return TRUE;
+}
+
 /* ---- reading JSON ---------------------------------------------------------- */
 
 typedef struct {
@@ -379,7 +408,8 @@ load_stage (Loader *l, StrandPipeline *pipeline, JsonNode *n, guint i)
       return;
     }
   JsonObject *o = json_node_get_object (n);
-  static const char *const keys[] = { "id", "plugin", "version", "sha256", "params", "resources", NULL };
+  static const char *const keys[] = { "id", "plugin", "version", "sha256", "params", "resources",
+                                      "policy", NULL };
   check_keys (l, o, where, keys);
   const char *id = get_string (l, o, "id", where, TRUE);
   const char *plugin = get_string (l, o, "plugin", where, TRUE);
@@ -429,6 +459,57 @@ load_stage (Loader *l, StrandPipeline *pipeline, JsonNode *n, guint i)
       if (get_number (l, res, "expected_seconds", rw, FALSE, 0, 1e9, &v))
         s->resources.expected_seconds = v;
       s->resources.equipment_class = g_strdup (get_string (l, res, "equipment_class", rw, FALSE));
+    }
+
+  JsonArray *policy = get_array (l, o, "policy", where, FALSE);
+  for (guint k = 0; policy && k < json_array_get_length (policy); k++)
+    {
+      g_autofree char *pw = g_strdup_printf ("%s/policy/%u", where, k);
+      JsonNode *rn = json_array_get_element (policy, k);
+      if (!JSON_NODE_HOLDS_OBJECT (rn))
+        {
+          complain (l, "wrong-type", pw, "a policy rule must be an object");
+          continue;
+        }
+      JsonObject *ro = json_node_get_object (rn);
+      static const char *const pkeys[] = { "on", "action", "max_attempts", "backoff_ms",
+                                           "escalate_factor", "fallback_plugin", NULL };
+      check_keys (l, ro, pw, pkeys);
+      const char *on = get_string (l, ro, "on", pw, TRUE);
+      const char *action = get_string (l, ro, "action", pw, TRUE);
+      const char *fallback = get_string (l, ro, "fallback_plugin", pw, FALSE);
+      double v, attempts = 0, backoff = 0, factor = 0;
+      if (get_number (l, ro, "max_attempts", pw, TRUE, 1, 100, &v))
+        attempts = v;
+      if (get_number (l, ro, "backoff_ms", pw, TRUE, 0, 86400000, &v))
+        backoff = v;
+      if (get_number (l, ro, "escalate_factor", pw, FALSE, 1, 100, &v))
+        factor = v;
+      StrandErrorClass cls;
+      StrandAction act;
+      if (on && strcmp (on, "any") != 0 &&
+          (!strand_error_class_from_name (on, &cls) || cls == STRAND_ERROR_NONE))
+        {
+          g_autofree char *ptr = g_strdup_printf ("%s/on", pw);
+          complain (l, "unknown-error-class", ptr, "'%s' is not an error class (transient, "
+                    "resource, timeout, invalid-input, integrity, crash, equipment, storage, "
+                    "config, internal) or 'any'", on);
+          continue;
+        }
+      if (action && !strand_action_from_name (action, &act))
+        {
+          g_autofree char *ptr = g_strdup_printf ("%s/action", pw);
+          complain (l, "unknown-action", ptr, "'%s' is not an action (retry, retry-escalate, "
+                    "reroute, fallback, fail-sample, halt, continue)", action);
+          continue;
+        }
+      if (action && act == STRAND_ACTION_FALLBACK && fallback == NULL)
+        {
+          complain (l, "missing-field", pw, "a 'fallback' rule needs 'fallback_plugin'");
+          continue;
+        }
+      if (on && action)
+        strand_stage_add_policy (s, on, action, (guint) attempts, (guint) backoff, factor, fallback);
     }
 }
 
@@ -641,6 +722,28 @@ strand_pipeline_to_json (const StrandPipeline *pipeline)
             json_object_set_string_member (ro, "equipment_class", r->equipment_class);
           json_object_set_object_member (so, "resources", ro);
         }
+      if (s->policy->len)
+        {
+          JsonArray *pa = json_array_new ();
+          for (guint k = 0; k < s->policy->len; k++)
+            {
+              const StrandPolicyOverride *po = s->policy->pdata[k];
+              JsonObject *ro = json_object_new ();
+              json_object_set_string_member (ro, "on", po->any_class ? "any"
+                                             : strand_error_class_name (po->error_class));
+              json_object_set_string_member (ro, "action", strand_action_name (po->action));
+              if (po->max_attempts)
+                json_object_set_int_member (ro, "max_attempts", po->max_attempts);
+              if (po->backoff_ms)
+                json_object_set_int_member (ro, "backoff_ms", po->backoff_ms);
+              if (po->escalate_factor >= 1)
+                json_object_set_double_member (ro, "escalate_factor", po->escalate_factor);
+              if (po->fallback_plugin)
+                json_object_set_string_member (ro, "fallback_plugin", po->fallback_plugin);
+              json_array_add_object_element (pa, ro);
+            }
+          json_object_set_array_member (so, "policy", pa);
+        }
       json_array_add_object_element (stages, so);
     }
   json_object_set_array_member (o, "stages", stages);
@@ -849,6 +952,23 @@ resolve_stage (Resolver *r, StrandStage *s, StrandRegistry *registry)
           g_autofree char *ptr = g_strdup_printf ("%s/params", where);
           report (r, FALSE, "missing-param", ptr, "stage '%s': required parameter '%s' is not set",
                   s->id, p->name);
+        }
+    }
+  /* A fallback must be there before the run needs it. */
+  for (guint k = 0; k < s->policy->len; k++)
+    {
+      const StrandPolicyOverride *o = s->policy->pdata[k];
+      if (o->fallback_plugin == NULL)
+        continue;
+      g_autofree char *name = g_strdup (o->fallback_plugin);
+      char *at = strchr (name, '@');
+      if (at)
+        *at++ = '\0';
+      if (strand_registry_lookup (registry, name, at) == NULL)
+        {
+          g_autofree char *ptr = g_strdup_printf ("%s/policy/%u/fallback_plugin", where, k);
+          report (r, FALSE, "unknown-plugin", ptr,
+                  "stage '%s': fallback plugin '%s' is not installed", s->id, o->fallback_plugin);
         }
     }
 }

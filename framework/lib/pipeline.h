@@ -26,6 +26,18 @@ typedef struct {
   char *equipment_class;
 } StrandStageResources;
 
+/* One rule of a stage's error policy as the pipeline states it, over the
+ * plugin's default (policy.h merges them). */
+typedef struct {
+  gboolean any_class;           /* "on": "any": every class without its own rule */
+  StrandErrorClass error_class;
+  StrandAction action;
+  guint max_attempts;           /* 0: the host's default for the action */
+  guint backoff_ms;
+  double escalate_factor;       /* 0: the host's default */
+  char *fallback_plugin;        /* "name" or "name@constraint" */
+} StrandPolicyOverride;
+
 typedef struct {
   char *id;
   char *plugin;
@@ -33,6 +45,7 @@ typedef struct {
   char *sha256;          /* pinned plugin digest; NULL: not pinned */
   GHashTable *params;    /* char* -> JsonNode* (string, integer, real or boolean) */
   StrandStageResources resources;
+  GPtrArray *policy;     /* StrandPolicyOverride, in file order */
   guint index;           /* position in the pipeline's stages */
   const StrandPluginInfo *resolved; /* set by strand_pipeline_resolve() */
 } StrandStage;
@@ -105,6 +118,11 @@ StrandPipelineInput *strand_pipeline_find_input (const StrandPipeline *pipeline,
 gboolean strand_pipeline_connect (StrandPipeline *pipeline, const char *from, const char *to);
 void strand_pipeline_add_output (StrandPipeline *pipeline, const char *stage_port);
 StrandStage *strand_pipeline_find_stage (const StrandPipeline *pipeline, const char *id);
+/* Appends a policy rule to a stage; `error_class` NULL or "any" for every
+ * class. FALSE for an unknown class or action. */
+gboolean strand_stage_add_policy (StrandStage *stage, const char *error_class, const char *action,
+                                  guint max_attempts, guint backoff_ms, double escalate_factor,
+                                  const char *fallback_plugin);
 
 /* Reads a pipeline file. Returns NULL only when the file is not a JSON
  * object at all; otherwise a model, with every problem appended. */

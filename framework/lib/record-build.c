@@ -116,6 +116,7 @@ strand_statement_stage_run (const StrandStageRunFacts *f)
         json_object_set_int_member (resources, "memory_bytes", (gint64) f->memory_bytes);
       json_object_set_object_member (internal, "resources", resources);
     }
+  set_object_copy (internal, "cache", f->cache);
 
   JsonArray *deps = json_array_sized_new (f->n_inputs + 1 + f->n_tools);
   for (guint i = 0; i < f->n_inputs; i++)
@@ -230,4 +231,24 @@ strand_statement_event (const StrandEventFacts *f)
   else
     json_object_set_object_member (predicate, "details", json_object_new ());
   return statement_new (STRAND_RECORD_EVENT, subjects (f->subjects, f->n_subjects), predicate);
+}
+
+JsonNode *
+strand_statement_decision (const StrandDecisionFacts *f)
+{
+  g_return_val_if_fail (f != NULL && f->run_id && f->stage && f->decision &&
+                            (f->n_subjects == 0 || f->subjects != NULL),
+                        NULL);
+  JsonObject *predicate = json_object_new ();
+  json_object_set_string_member (predicate, "run", f->run_id);
+  json_object_set_string_member (predicate, "stage", f->stage);
+  set_string (predicate, "sample", f->sample);
+  json_object_set_int_member (predicate, "attempt", f->attempt);
+  json_object_set_string_member (predicate, "decision", f->decision);
+  set_string (predicate, "error_class", f->error_class);
+  set_string (predicate, "reason", f->reason);
+  if (f->details != NULL && JSON_NODE_HOLDS_OBJECT (f->details))
+    set_object_copy (predicate, "details", f->details);
+  set_time (predicate, "time", f->time_us);
+  return statement_new (STRAND_RECORD_DECISION, subjects (f->subjects, f->n_subjects), predicate);
 }

@@ -56,6 +56,7 @@ typedef struct {
   const char *message;        /* why it failed; may be NULL */
   const char *host_id;        /* required: the host key's id (strand_key_id), or
                                * the builder id "strand:host:<keyid>" whole */
+  JsonNode *cache;            /* object: the task's cache key (records.h); may be NULL */
 } StrandStageRunFacts;
 
 /* Raw data entering the store: an entity. */
@@ -99,7 +100,23 @@ typedef struct {
   guint n_subjects;
 } StrandEventFacts;
 
+/* What the host decided about a task (records.h, STRAND_RECORD_DECISION). */
+typedef struct {
+  const char *run_id;               /* required */
+  const char *stage;                /* required */
+  const char *sample;               /* NULL for a run-wide task */
+  int attempt;                      /* the attempt it follows; 0: none */
+  const char *decision;             /* required, e.g. "retry" */
+  const char *error_class;          /* what failed; may be NULL */
+  const char *reason;               /* one line; may be NULL */
+  JsonNode *details;                /* object; may be NULL */
+  const StrandRecordFile *subjects; /* may be none */
+  guint n_subjects;
+  gint64 time_us;
+} StrandDecisionFacts;
+
 JsonNode *strand_statement_stage_run (const StrandStageRunFacts *facts);
+JsonNode *strand_statement_decision (const StrandDecisionFacts *facts);
 JsonNode *strand_statement_ingest (const StrandIngestFacts *facts);
 JsonNode *strand_statement_materialize (const StrandMaterializeFacts *facts);
 JsonNode *strand_statement_gc (const StrandGcFacts *facts);

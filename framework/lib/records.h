@@ -68,6 +68,20 @@
  *   "time", "counters" {NAME: count since service}, and when they apply
  *   "reason", "tasks" (running now), "interrupted" (tasks it cut short),
  *   "serviced": true, "failure": true, "source" ("FEED:LINE")}.
+ *
+ * - STRAND_RECORD_DECISION "urn:strand:record:decision:v1": what the host
+ *   decided about a task after an attempt or before one: "retry",
+ *   "retry-escalate", "reroute", "fallback", "fail-sample", "quarantine",
+ *   "halt", "continue", "reuse" (a verified output of an earlier run
+ *   stands for the task), "cancel", "skip". subject = the outputs it
+ *   concerns (quarantined or reused), may be empty. predicate {"ledger",
+ *   "run", "stage", "sample", "attempt", "decision", "error_class",
+ *   "reason", "details", "time"}.
+ *
+ * A stage run's internalParameters also carry "cache": {"key": HEX, "parts":
+ * {"plugin", "params", "inputs", "resources", "sample"}, "work_dir"}: the task's cache
+ * key (the SHA-256 of the canonical JSON of its parts), by which a resumed
+ * run finds the output, and where its outputs were staged.
  */
 #pragma once
 
@@ -80,4 +94,5 @@
 #define STRAND_RECORD_GC "urn:strand:record:gc:v1"
 #define STRAND_RECORD_EVENT "urn:strand:record:event:v1"
 #define STRAND_RECORD_EQUIPMENT_STATUS "urn:strand:record:equipment-status:v1"
+#define STRAND_RECORD_DECISION "urn:strand:record:decision:v1"
 #define STRAND_LEDGER_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"

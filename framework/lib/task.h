@@ -1,8 +1,11 @@
 /* One task: a stage run on one sample, as the host hands it to a worker,
- * and what came back. */
+ * and what came back. Both travel as JSON (strand_task_spec_to_json and
+ * back), so an executor can hand a task to a worker on another machine; the
+ * host stays the only writer of the store's records. */
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <strand/abi.h>
 
 #include "plugin-info.h"
@@ -17,6 +20,7 @@ typedef struct {
   char *sha256; /* its digest, when known; recorded as the task's input */
   char *sample_id; /* the sample it belongs to, for a per-run task; or NULL */
   char *source;    /* the user's file `path` is the store's copy of; or NULL */
+  gboolean verify; /* the worker re-hashes it against sha256 before run() */
 } StrandTaskInput;
 
 /* A sample of the run, as a per-run task sees it. */
@@ -40,6 +44,14 @@ typedef struct {
   guint64 memory_bytes;
   int attempt;
   gint64 timeout_us;              /* 0: none */
+  char *stage_id;                 /* the pipeline's stage */
+  char *equipment;                /* where it runs, when assigned; may be NULL */
+  guint64 scratch_bytes;          /* scratch space it needs free; 0: not stated */
+  /* A fault the worker carries out instead of running (faults.h), tests only. */
+  int fault;                      /* StrandFaultKind; 0: none */
+  StrandErrorClass fault_class;
+  int fault_signal;
+  StrandPluginInfo *owned_plugin; /* `plugin` when the spec came from JSON */
 } StrandTaskSpec;
 
 typedef struct {
@@ -71,6 +83,7 @@ typedef struct {
   char *log_path;
   gint64 start_us;
   gint64 end_us;
+  guint64 max_rss_bytes;        /* peak resident memory of the worker */
 } StrandTaskResult;
 
 void strand_task_input_free (StrandTaskInput *input);
@@ -86,5 +99,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandTaskSpec, strand_task_spec_free)
 StrandTaskResult *strand_task_result_new (void);
 void strand_task_result_free (StrandTaskResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandTaskResult, strand_task_result_free)
+
+/* The spec as JSON, the plugin's description included, and back: the spec
+ * read back owns its plugin description. Errors name the member. */
+JsonNode *strand_task_spec_to_json (const StrandTaskSpec *spec);
+StrandTaskSpec *strand_task_spec_from_json (JsonNode *node, GError **error);
+JsonNode *strand_task_result_to_json (const StrandTaskResult *result);
+StrandTaskResult *strand_task_result_from_json (JsonNode *node, GError **error);
 
 G_END_DECLS

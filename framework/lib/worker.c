@@ -2,17 +2,31 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
+extern char **environ;
+
 #include "clock.h"
+#include "digest.h"
+#include "faults.h"
+#include "fs-util.h"
 #include "host-table.h"
 #include "json-util.h"
 #include "plugin-load.h"
@@ -22,6 +36,14 @@
 #define WORKER_EXIT_STAGE_FAILED 1
 #define WORKER_EXIT_LOAD_FAILED 3
 
+#if defined(__SANITIZE_ADDRESS__)
+#define WORKER_RLIMIT_AS 0 /* ASan maps terabytes of shadow memory */
+#else
+#define WORKER_RLIMIT_AS 1
+#endif
+
+/* ---- inside the worker ------------------------------------------------------ */
+
 static void
 on_sigterm (int sig)
 {
@@ -29,9 +51,157 @@ on_sigterm (int sig)
   strand_task_cancel_requested = 1;
 }
 
-static G_GNUC_NORETURN void
-worker_main (const StrandTaskSpec *spec, int report_fd, int log_fd)
+/* Set before run(), read by the handlers below (async-signal-safe only). */
+static int oom_report_fd = -1;
+static guint64 oom_address_limit;
+static guint64 oom_margin;
+
+/* The worker's address space in bytes, from /proc/self/statm, with
+ * async-signal-safe calls only; 0 when unknown. */
+static guint64
+address_space_bytes (void)
 {
+  int fd = open ("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  char buf[64];
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  guint64 pages = 0;
+  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+    pages = pages * 10 + (guint64) (buf[i] - '0');
+  return pages * (guint64) sysconf (_SC_PAGESIZE);
+}
+
+/* Tells the host that the worker ends with its address space at its limit:
+ * an allocation failed, whatever the stage does about it (abort, SIGSEGV on
+ * a NULL pointer, exit(1) after a message). */
+static void
+report_if_out_of_memory (void)
+{
+  if (oom_report_fd < 0 || oom_address_limit == 0)
+    return;
+  guint64 used = address_space_bytes ();
+  if (used == 0 || used + oom_margin < oom_address_limit)
+    return;
+  static const char line[] = "{\"t\":\"oom\"}\n";
+  ssize_t ignored = write (oom_report_fd, line, sizeof line - 1);
+  (void) ignored;
+  oom_report_fd = -1;
+}
+
+static void
+on_fatal_signal (int sig)
+{
+  report_if_out_of_memory ();
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static void
+on_exit_call (void)
+{
+  report_if_out_of_memory ();
+}
+
+static void
+watch_memory (int report_fd, guint64 limit, guint64 memory_bytes)
+{
+  oom_report_fd = report_fd;
+  oom_address_limit = limit;
+  oom_margin = memory_bytes / 10 + (1u << 20);
+  static char alt_stack[65536];
+  stack_t ss = { .ss_sp = alt_stack, .ss_size = sizeof alt_stack };
+  sigaltstack (&ss, NULL);
+  struct sigaction sa = { .sa_handler = on_fatal_signal, .sa_flags = SA_ONSTACK | SA_RESETHAND };
+  sigaction (SIGSEGV, &sa, NULL);
+  sigaction (SIGBUS, &sa, NULL);
+  sigaction (SIGABRT, &sa, NULL);
+  atexit (on_exit_call);
+}
+
+static void
+send_done (StrandTask *task, int rc)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "t");
+  json_builder_add_string_value (b, "done");
+  json_builder_set_member_name (b, "status");
+  json_builder_add_int_value (b, rc);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) done = json_builder_get_root (b);
+  strand_task_report (task, done);
+}
+
+/* An input that changed since its digest was recorded must not be read. */
+static gboolean
+verify_inputs (StrandTask *task, const StrandTaskSpec *spec)
+{
+  for (guint i = 0; i < spec->inputs->len; i++)
+    {
+      const StrandTaskInput *in = spec->inputs->pdata[i];
+      GStatBuf st;
+      if (!in->verify || in->sha256 == NULL || g_stat (in->path, &st) != 0 || !S_ISREG (st.st_mode))
+        continue;
+      g_autoptr (GError) error = NULL;
+      g_autofree char *sha = strand_sha256_file (in->path, NULL, &error);
+      if (sha == NULL)
+        strand_host_table ()->fail (task, STRAND_ERROR_TRANSIENT, "input %s: %s", in->path,
+                                    error->message);
+      else if (strcmp (sha, in->sha256) != 0)
+        strand_host_table ()->fail (task, STRAND_ERROR_INTEGRITY,
+                                    "input '%s' %s: its bytes no longer match its recorded digest "
+                                    "(sha256 %s recorded, %s found)", in->port,
+                                    in->name ? in->name : in->path, in->sha256, sha);
+      if (sha == NULL || strcmp (sha, in->sha256) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Before anything is set up: a line the host reads as the failure. */
+static G_GNUC_NORETURN void
+refuse (int report_fd, StrandErrorClass cls, const char *what, const char *path, int err)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "t");
+  json_builder_add_string_value (b, "fail");
+  json_builder_set_member_name (b, "class");
+  json_builder_add_string_value (b, strand_error_class_name (cls));
+  json_builder_set_member_name (b, "msg");
+  g_autofree char *msg = g_strdup_printf ("cannot %s %s: %s", what, path, g_strerror (err));
+  json_builder_add_string_value (b, msg);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) node = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (node, FALSE);
+  g_autofree char *line = g_strconcat (text, "\n", NULL);
+  ssize_t ignored = write (report_fd, line, strlen (line));
+  (void) ignored;
+  _exit (WORKER_EXIT_LOAD_FAILED);
+}
+
+static G_GNUC_NORETURN void
+worker_main (const StrandTaskSpec *spec, int report_fd, const char *log_path, pid_t host,
+             const char *cgroup_dir)
+{
+  /* A host killed outright must not leave its workers running. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != host)
+    _exit (WORKER_EXIT_LOAD_FAILED);
+  /* The worker makes its own folder and log: the host's loop only forks. */
+  if (g_mkdir_with_parents (spec->work_dir, 0750) != 0)
+    refuse (report_fd, errno == ENOSPC || errno == EDQUOT ? STRAND_ERROR_STORAGE
+                                                          : STRAND_ERROR_TRANSIENT,
+            "create the task's folder", spec->work_dir, errno);
+  int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (log_fd < 0)
+    refuse (report_fd, errno == ENOSPC || errno == EDQUOT ? STRAND_ERROR_STORAGE
+                                                          : STRAND_ERROR_TRANSIENT,
+            "create the task's log", log_path, errno);
   dup2 (log_fd, STDOUT_FILENO);
   dup2 (log_fd, STDERR_FILENO);
   close (log_fd);
@@ -44,10 +214,10 @@ worker_main (const StrandTaskSpec *spec, int report_fd, int log_fd)
   struct sigaction sa = { .sa_handler = on_sigterm };
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGINT, &sa, NULL);
-  if (spec->memory_bytes > 0)
+  if (cgroup_dir != NULL)
     {
-      struct rlimit rl = { spec->memory_bytes, spec->memory_bytes };
-      setrlimit (RLIMIT_AS, &rl);
+      g_autofree char *procs = g_build_filename (cgroup_dir, "cgroup.procs", NULL);
+      g_file_set_contents (procs, "0\n", -1, NULL);
     }
 
   g_autoptr (GError) error = NULL;
@@ -61,30 +231,289 @@ worker_main (const StrandTaskSpec *spec, int report_fd, int log_fd)
                                   spec->plugin->path, error->message);
       _exit (WORKER_EXIT_LOAD_FAILED);
     }
+  if (!verify_inputs (&task, spec))
+    _exit (WORKER_EXIT_STAGE_FAILED);
+
+  switch (spec->fault)
+    {
+    case STRAND_FAULT_FAIL:
+      fprintf (stderr, "[fault] injected failure of class %s\n",
+               strand_error_class_name (spec->fault_class));
+      strand_host_table ()->fail (&task, spec->fault_class, "injected fault: %s on attempt %d",
+                                  strand_error_class_name (spec->fault_class), spec->attempt);
+      send_done (&task, STRAND_E_FAILED);
+      _exit (WORKER_EXIT_STAGE_FAILED);
+    case STRAND_FAULT_CRASH:
+      fprintf (stderr, "[fault] injected crash: signal %d\n", spec->fault_signal);
+      signal (spec->fault_signal, SIG_DFL);
+      raise (spec->fault_signal);
+      _exit (WORKER_EXIT_STAGE_FAILED);
+    case STRAND_FAULT_HANG:
+      fprintf (stderr, "[fault] injected hang\n");
+      for (;;)
+        pause ();
+    default:
+      break;
+    }
+
+  if (spec->memory_bytes > 0)
+    {
+      /* What the stage allocates must count: heap the host freed before the
+       * fork is given back where it can be, and large blocks come from
+       * fresh mappings again (glibc raises its mmap threshold as a process
+       * frees large blocks, and would serve them from the old heap). */
+      mallopt (M_MMAP_THRESHOLD, 128 * 1024);
+      malloc_trim (0);
+      /* Free heap left mapped counts as the stage's: it is used first. */
+      struct mallinfo2 heap = mallinfo2 ();
+      guint64 base = address_space_bytes ();
+      guint64 grow = spec->memory_bytes > heap.fordblks ? spec->memory_bytes - heap.fordblks : 0;
+      guint64 limit = base + grow;
+      if (WORKER_RLIMIT_AS && base > 0)
+        {
+          struct rlimit rl = { limit, limit };
+          if (setrlimit (RLIMIT_AS, &rl) == 0)
+            watch_memory (report_fd, limit, spec->memory_bytes);
+        }
+    }
   int rc = desc->run (&task, strand_host_table ());
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "t");
-  json_builder_add_string_value (b, "done");
-  json_builder_set_member_name (b, "status");
-  json_builder_add_int_value (b, rc);
-  json_builder_end_object (b);
-  g_autoptr (JsonNode) done = json_builder_get_root (b);
-  strand_task_report (&task, done);
+  oom_report_fd = -1; /* run() returned: whatever it says stands */
+  send_done (&task, rc);
   fflush (NULL);
   /* No cleanup: the process ends here and the plugin stays mapped. */
   _exit (rc == STRAND_OK ? WORKER_EXIT_OK : WORKER_EXIT_STAGE_FAILED);
 }
 
-typedef struct {
+/* ---- the worker program ------------------------------------------------------ */
+
+int
+strand_worker_exec_main (int argc, char **argv)
+{
+  int report_fd = -1, spec_fd = -1;
+  pid_t host = 0;
+  const char *cgroup = NULL;
+  for (int i = 1; i + 1 < argc; i += 2)
+    {
+      if (strcmp (argv[i], "--report-fd") == 0)
+        report_fd = atoi (argv[i + 1]);
+      else if (strcmp (argv[i], "--spec-fd") == 0)
+        spec_fd = atoi (argv[i + 1]);
+      else if (strcmp (argv[i], "--host-pid") == 0)
+        host = (pid_t) atoi (argv[i + 1]);
+      else if (strcmp (argv[i], "--cgroup") == 0)
+        cgroup = argv[i + 1];
+    }
+  if (report_fd < 3 || spec_fd < 3 || host <= 0)
+    {
+      fprintf (stderr, "%s: run by the Strand host only\n", argv[0]);
+      return 2;
+    }
+  g_autoptr (GString) text = g_string_new (NULL);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read (spec_fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0)
+      g_string_append_len (text, buf, n);
+  close (spec_fd);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = json_from_string (text->str, &error);
+  StrandTaskSpec *spec = node ? strand_task_spec_from_json (node, &error) : NULL;
+  if (spec == NULL)
+    refuse (report_fd, STRAND_ERROR_INTERNAL, "read the task from", "the host", EINVAL);
+  g_autofree char *log_path = g_build_filename (spec->work_dir, "task.log", NULL);
+  worker_main (spec, report_fd, log_path, host, cgroup);
+}
+
+/* STRAND_WORKER, else the installed worker program; NULL: workers are
+ * forked from the host instead. */
+static const char *
+worker_program (void)
+{
+  static gsize once = 0;
+  static char *program = NULL;
+  if (g_once_init_enter (&once))
+    {
+      const char *env = g_getenv ("STRAND_WORKER");
+      if (env != NULL)
+        program = *env ? g_strdup (env) : NULL;
+      else if (g_file_test (STRAND_WORKER_PATH, G_FILE_TEST_IS_EXECUTABLE))
+        program = g_strdup (STRAND_WORKER_PATH);
+      g_once_init_leave (&once, 1);
+    }
+  return program;
+}
+
+/* Starts the worker program with the task as JSON in a memfd, the report
+ * pipe as fd 3 and the task as fd 4: the host's cost is a vfork and an
+ * exec, whatever its own size (a fork copies its page tables). */
+static pid_t
+spawn_worker (const char *program, const StrandTaskSpec *spec, int report_fd, pid_t host,
+              const char *cgroup_dir, int *saved_errno)
+{
+  g_autoptr (JsonNode) node = strand_task_spec_to_json (spec);
+  g_autofree char *text = json_to_string (node, FALSE);
+  int memfd = memfd_create ("strand-task", MFD_CLOEXEC);
+  if (memfd < 0 || strand_write_all (memfd, text, strlen (text), NULL) != 0 ||
+      lseek (memfd, 0, SEEK_SET) != 0)
+    {
+      *saved_errno = errno;
+      if (memfd >= 0)
+        close (memfd);
+      return -1;
+    }
+  /* Out of the way of the numbers they take in the worker. */
+  int report = fcntl (report_fd, F_DUPFD_CLOEXEC, 10);
+  int task = fcntl (memfd, F_DUPFD_CLOEXEC, 10);
+  close (memfd);
+  g_autofree char *host_text = g_strdup_printf ("%d", (int) host);
+  const char *argv[] = { program, "--report-fd", "3", "--spec-fd", "4", "--host-pid", host_text,
+                         cgroup_dir ? "--cgroup" : NULL, cgroup_dir, NULL };
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_adddup2 (&fa, report, 3);
+  posix_spawn_file_actions_adddup2 (&fa, task, 4);
+  posix_spawn_file_actions_addopen (&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addclosefrom_np (&fa, 5);
+  pid_t pid = -1;
+  int rc = posix_spawn (&pid, program, &fa, NULL, (char *const *) argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  close (report);
+  close (task);
+  if (rc != 0)
+    {
+      *saved_errno = rc;
+      return -1;
+    }
+  return pid;
+}
+
+/* ---- cgroup v2, where one is delegated to us -------------------------------- */
+
+static char *
+find_cgroup_parent (void)
+{
+  const char *env = g_getenv ("STRAND_CGROUP");
+  g_autofree char *dir = NULL;
+  if (env != NULL)
+    {
+      if (*env == '\0')
+        return NULL;
+      dir = g_strdup (env);
+    }
+  else
+    {
+      g_autofree char *self = NULL, *mounts = NULL;
+      if (!g_file_get_contents ("/proc/self/cgroup", &self, NULL, NULL) ||
+          !g_file_get_contents ("/proc/self/mountinfo", &mounts, NULL, NULL))
+        return NULL;
+      const char *path = NULL;
+      g_auto (GStrv) lines = g_strsplit (self, "\n", -1);
+      for (char **l = lines; *l; l++)
+        if (g_str_has_prefix (*l, "0::"))
+          path = *l + 3;
+      g_auto (GStrv) mlines = g_strsplit (mounts, "\n", -1);
+      const char *mount = NULL;
+      g_auto (GStrv) fields = NULL;
+      for (char **l = mlines; *l && mount == NULL; l++)
+        if (strstr (*l, " - cgroup2 ") != NULL)
+          {
+            fields = g_strsplit (*l, " ", -1);
+            if (g_strv_length (fields) > 4)
+              mount = fields[4];
+          }
+      if (path == NULL || mount == NULL)
+        return NULL;
+      dir = g_build_filename (mount, path, NULL);
+    }
+  g_autofree char *control = g_build_filename (dir, "cgroup.subtree_control", NULL);
+  g_autofree char *enabled = NULL;
+  if (!g_file_get_contents (control, &enabled, NULL, NULL) || strstr (enabled, "memory") == NULL ||
+      access (dir, W_OK) != 0)
+    return NULL;
+  return g_steal_pointer (&dir);
+}
+
+static const char *
+cgroup_parent (void)
+{
+  static gsize once = 0;
+  static char *parent = NULL;
+  if (g_once_init_enter (&once))
+    {
+      parent = find_cgroup_parent ();
+      g_once_init_leave (&once, 1);
+    }
+  return parent;
+}
+
+static char *
+cgroup_create (guint64 memory_bytes)
+{
+  const char *parent = cgroup_parent ();
+  if (parent == NULL)
+    return NULL;
+  static guint counter = 0;
+  g_autofree char *name = g_strdup_printf ("strand-%d-%u", (int) getpid (), ++counter);
+  char *dir = g_build_filename (parent, name, NULL);
+  if (g_mkdir (dir, 0755) != 0)
+    {
+      g_free (dir);
+      return NULL;
+    }
+  if (memory_bytes > 0)
+    {
+      g_autofree char *max = g_build_filename (dir, "memory.max", NULL);
+      g_autofree char *value = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", memory_bytes);
+      g_file_set_contents (max, value, -1, NULL);
+    }
+  return dir;
+}
+
+static guint64
+cgroup_oom_kills (const char *dir)
+{
+  g_autofree char *events = g_build_filename (dir, "memory.events", NULL);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (events, &text, NULL, NULL))
+    return 0;
+  const char *p = strstr (text, "oom_kill ");
+  return p ? g_ascii_strtoull (p + 9, NULL, 10) : 0;
+}
+
+/* ---- in the host ------------------------------------------------------------- */
+
+/* The host's resident memory: what a worker shares at first. */
+static guint64
+resident_bytes (void)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/self/statm", &text, NULL, NULL))
+    return 0;
+  g_auto (GStrv) f = g_strsplit (text, " ", 3);
+  return f[0] && f[1] ? g_ascii_strtoull (f[1], NULL, 10) * (guint64) sysconf (_SC_PAGESIZE) : 0;
+}
+
+struct StrandWorker {
+  const StrandTaskSpec *spec;
   StrandTaskResult *result;
+  pid_t pid;
+  int fd;
+  int pidfd;
+  GString *pending;
   gboolean done_seen;
   gint64 done_status;
   gboolean fail_seen;
-} Reading;
+  gboolean oom_seen;
+  gboolean reaped;
+  int status;
+  struct rusage usage;
+  StrandKillReason killed;
+  char *cgroup_dir;
+  guint64 base_rss;
+};
 
 static void
-take_message (Reading *rd, const char *line)
+take_message (StrandWorker *w, const char *line)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, line, -1, NULL))
@@ -94,16 +523,18 @@ take_message (Reading *rd, const char *line)
     return;
   JsonObject *o = json_node_get_object (root);
   const char *t = strand_json_string (o, "t", "");
-  StrandTaskResult *r = rd->result;
+  StrandTaskResult *r = w->result;
   if (strcmp (t, "done") == 0)
     {
-      rd->done_seen = TRUE;
-      rd->done_status = strand_json_int (o, "status", -1);
+      w->done_seen = TRUE;
+      w->done_status = strand_json_int (o, "status", -1);
     }
-  else if (strcmp (t, "fail") == 0 && !rd->fail_seen)
+  else if (strcmp (t, "oom") == 0)
+    w->oom_seen = TRUE;
+  else if (strcmp (t, "fail") == 0 && !w->fail_seen)
     {
       /* The first failure is the cause; later ones are consequences. */
-      rd->fail_seen = TRUE;
+      w->fail_seen = TRUE;
       StrandErrorClass cls = STRAND_ERROR_INTERNAL;
       strand_error_class_from_name (strand_json_string (o, "class", ""), &cls);
       r->error_class = cls;
@@ -178,45 +609,253 @@ check_outputs (StrandTaskResult *r)
                 out->port, out->path);
           return;
         }
+      out->tree = S_ISDIR (st.st_mode);
       out->size = S_ISREG (st.st_mode) ? (guint64) st.st_size : 0;
     }
+}
+
+static int
+remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) st; (void) flag; (void) ftw;
+  return remove (path) == 0 || errno == ENOENT ? 0 : 0;
+}
+
+StrandWorker *
+strand_worker_start (const StrandTaskSpec *spec, StrandErrorClass *error_class, GError **error)
+{
+  int saved = 0;
+  *error_class = STRAND_ERROR_NONE;
+  if (spec->scratch_bytes > 0)
+    {
+      /* The nearest folder that exists tells the file system's free space. */
+      g_autofree char *where = g_strdup (spec->work_dir);
+      struct statvfs vfs;
+      while (statvfs (where, &vfs) != 0 && strcmp (where, "/") != 0 && strcmp (where, ".") != 0)
+        {
+          char *up = g_path_get_dirname (where);
+          g_free (where);
+          where = up;
+        }
+      if ((guint64) vfs.f_bavail * vfs.f_frsize < spec->scratch_bytes)
+        {
+          *error_class = STRAND_ERROR_STORAGE;
+          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOSPC,
+                       "not enough scratch space in %s: %" G_GUINT64_FORMAT " bytes free, %"
+                       G_GUINT64_FORMAT " needed", where, (guint64) vfs.f_bavail * vfs.f_frsize,
+                       spec->scratch_bytes);
+          return NULL;
+        }
+    }
+  g_autofree char *log_path = g_build_filename (spec->work_dir, "task.log", NULL);
+  int fds[2] = { -1, -1 };
+  if (pipe2 (fds, O_CLOEXEC) != 0)
+    {
+      saved = errno;
+      *error_class = STRAND_ERROR_RESOURCE;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "cannot make a pipe for a worker: %s", g_strerror (saved));
+      return NULL;
+    }
+  char *cgroup_dir = cgroup_create (spec->memory_bytes);
+  const char *program = worker_program ();
+  guint64 base_rss = program ? 0 : resident_bytes ();
+  pid_t host = getpid ();
+  fflush (NULL);
+  pid_t pid = program ? spawn_worker (program, spec, fds[1], host, cgroup_dir, &saved) : fork ();
+  if (pid < 0)
+    {
+      if (!program)
+        saved = errno;
+      close (fds[0]);
+      close (fds[1]);
+      if (cgroup_dir)
+        g_rmdir (cgroup_dir);
+      g_free (cgroup_dir);
+      *error_class = STRAND_ERROR_RESOURCE;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot fork a worker: %s",
+                   g_strerror (saved));
+      return NULL;
+    }
+  if (pid == 0 && !program)
+    {
+      close (fds[0]);
+      worker_main (spec, fds[1], log_path, host, cgroup_dir);
+    }
+  close (fds[1]);
+  StrandWorker *w = g_new0 (StrandWorker, 1);
+  w->spec = spec;
+  w->pid = pid;
+  w->fd = fds[0];
+  w->pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  w->pending = g_string_new (NULL);
+  w->cgroup_dir = cgroup_dir;
+  w->base_rss = base_rss;
+  w->result = strand_task_result_new ();
+  w->result->log_path = g_steal_pointer (&log_path);
+  w->result->start_us = strand_clock_now_us ();
+  return w;
+}
+
+int
+strand_worker_fd (StrandWorker *w)
+{
+  return w->fd;
+}
+
+int
+strand_worker_pidfd (StrandWorker *w)
+{
+  return w->pidfd;
+}
+
+gboolean
+strand_worker_read (StrandWorker *w)
+{
+  if (w->fd < 0)
+    return FALSE;
+  char buf[65536];
+  for (;;)
+    {
+      ssize_t n = read (w->fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        return TRUE;
+      if (n <= 0)
+        {
+          close (w->fd);
+          w->fd = -1;
+          return FALSE;
+        }
+      g_string_append_len (w->pending, buf, n);
+      char *nl;
+      while ((nl = memchr (w->pending->str, '\n', w->pending->len)) != NULL)
+        {
+          *nl = '\0';
+          take_message (w, w->pending->str);
+          g_string_erase (w->pending, 0, (gssize) (nl - w->pending->str) + 1);
+        }
+      /* One read per call: the owner's loop polls again, so one chatty
+       * worker does not starve the others. */
+      return TRUE;
+    }
+}
+
+gboolean
+strand_worker_reap (StrandWorker *w, gboolean block)
+{
+  if (w->reaped)
+    return TRUE;
+  pid_t got;
+  do
+    got = wait4 (w->pid, &w->status, block ? 0 : WNOHANG, &w->usage);
+  while (got < 0 && errno == EINTR);
+  if (got != w->pid)
+    return FALSE;
+  w->reaped = TRUE;
+  return TRUE;
+}
+
+void
+strand_worker_kill (StrandWorker *w, int sig, StrandKillReason why)
+{
+  if (w->reaped)
+    return;
+  if (w->killed == STRAND_KILL_NONE)
+    w->killed = why;
+  kill (w->pid, sig);
+}
+
+static void
+worker_close (StrandWorker *w)
+{
+  if (w->fd >= 0)
+    close (w->fd);
+  if (w->pidfd >= 0)
+    close (w->pidfd);
+  if (w->cgroup_dir)
+    g_rmdir (w->cgroup_dir);
+  g_free (w->cgroup_dir);
+  g_string_free (w->pending, TRUE);
+  g_free (w);
+}
+
+StrandTaskResult *
+strand_worker_finish (StrandWorker *w)
+{
+  while (strand_worker_read (w))
+    ;
+  strand_worker_reap (w, TRUE);
+  StrandTaskResult *r = g_steal_pointer (&w->result);
+  r->end_us = strand_clock_now_us ();
+  r->exit_status = WIFEXITED (w->status) ? WEXITSTATUS (w->status) : -1;
+  r->term_signal = WIFSIGNALED (w->status) ? WTERMSIG (w->status) : 0;
+  r->max_rss_bytes = (guint64) MAX (w->usage.ru_maxrss, 0) * 1024;
+
+  StrandWorkerExit e = {
+    .started = TRUE,
+    .exit_status = r->exit_status,
+    .term_signal = r->term_signal,
+    .killed_by_host = w->killed,
+    .timeout_us = w->spec->timeout_us,
+    .max_rss_bytes = r->max_rss_bytes,
+    .base_rss_bytes = w->base_rss,
+    .memory_limit_bytes = w->spec->memory_bytes,
+    .cgroup_oom_kills = w->cgroup_dir ? cgroup_oom_kills (w->cgroup_dir) : 0,
+    .memory_exhausted = w->oom_seen,
+    .done_seen = w->done_seen,
+    .done_status = w->done_status,
+    .fail_seen = w->fail_seen,
+    .reported_class = r->error_class,
+    .reported_message = r->message,
+    .log_path = r->log_path,
+  };
+  g_autofree char *message = NULL;
+  StrandErrorClass cls = strand_classify_exit (&e, &message);
+  if (cls == STRAND_ERROR_NONE)
+    {
+      r->ok = TRUE;
+      r->error_class = STRAND_ERROR_NONE;
+      g_clear_pointer (&r->message, g_free);
+      check_outputs (r);
+    }
+  else
+    fail (r, cls, "%s", message);
+  g_autofree char *scratch = g_build_filename (w->spec->work_dir, "scratch", NULL);
+  nftw (scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  worker_close (w);
+  return r;
+}
+
+void
+strand_worker_free (StrandWorker *w)
+{
+  if (w == NULL)
+    return;
+  if (!w->reaped)
+    {
+      kill (w->pid, SIGKILL);
+      strand_worker_reap (w, TRUE);
+    }
+  strand_task_result_free (w->result);
+  worker_close (w);
 }
 
 StrandTaskResult *
 strand_worker_run (const StrandTaskSpec *spec)
 {
-  StrandTaskResult *r = strand_task_result_new ();
-  r->start_us = strand_clock_now_us ();
-  g_mkdir_with_parents (spec->work_dir, 0750);
-  r->log_path = g_build_filename (spec->work_dir, "task.log", NULL);
-  int log_fd = open (r->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  int fds[2];
-  if (log_fd < 0 || pipe2 (fds, O_CLOEXEC) != 0)
+  StrandErrorClass cls;
+  g_autoptr (GError) error = NULL;
+  StrandWorker *w = strand_worker_start (spec, &cls, &error);
+  if (w == NULL)
     {
-      fail (r, errno == ENOSPC ? STRAND_ERROR_STORAGE : STRAND_ERROR_TRANSIENT,
-            "cannot prepare the task's work directory %s: %s", spec->work_dir, g_strerror (errno));
-      if (log_fd >= 0)
-        close (log_fd);
-      r->end_us = strand_clock_now_us ();
+      StrandTaskResult *r = strand_task_result_new ();
+      r->start_us = r->end_us = strand_clock_now_us ();
+      fail (r, cls, "%s", error->message);
       return r;
     }
-  fflush (NULL);
-  pid_t pid = fork ();
-  if (pid < 0)
-    g_error ("fork: %s", g_strerror (errno));
-  if (pid == 0)
-    {
-      close (fds[0]);
-      worker_main (spec, fds[1], log_fd);
-    }
-  close (fds[1]);
-  close (log_fd);
-
-  Reading rd = { .result = r };
-  g_autoptr (GString) pending = g_string_new (NULL);
-  gboolean timed_out = FALSE;
   gint64 deadline = spec->timeout_us > 0 ? strand_clock_monotonic_us () + spec->timeout_us : 0;
-  char buf[65536];
   for (;;)
     {
       int wait_ms = -1;
@@ -225,66 +864,17 @@ strand_worker_run (const StrandTaskSpec *spec)
           gint64 left = deadline - strand_clock_monotonic_us ();
           if (left <= 0)
             {
-              timed_out = TRUE;
-              kill (pid, SIGKILL);
+              strand_worker_kill (w, SIGKILL, STRAND_KILL_TIMEOUT);
               break;
             }
           wait_ms = (int) MIN (left / 1000 + 1, G_MAXINT);
         }
-      struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+      struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
       int pr = poll (&pfd, 1, wait_ms);
       if (pr < 0 && errno == EINTR)
         continue;
-      if (pr == 0)
-        continue; /* the deadline check above handles it */
-      ssize_t n = read (fds[0], buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
+      if (pr > 0 && !strand_worker_read (w))
         break;
-      g_string_append_len (pending, buf, n);
-      char *nl;
-      while ((nl = memchr (pending->str, '\n', pending->len)) != NULL)
-        {
-          *nl = '\0';
-          take_message (&rd, pending->str);
-          g_string_erase (pending, 0, (gssize) (nl - pending->str) + 1);
-        }
     }
-  close (fds[0]);
-  int status = 0;
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  r->end_us = strand_clock_now_us ();
-  r->exit_status = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
-  r->term_signal = WIFSIGNALED (status) ? WTERMSIG (status) : 0;
-
-  if (timed_out)
-    fail (r, STRAND_ERROR_TIMEOUT, "killed after its time limit of %.1f s",
-          (double) spec->timeout_us / G_USEC_PER_SEC);
-  else if (r->term_signal != 0)
-    fail (r, STRAND_ERROR_CRASH, "the stage crashed: signal %d (%s); see %s", r->term_signal,
-          g_strsignal (r->term_signal), r->log_path);
-  else if (!rd.done_seen && rd.fail_seen)
-    r->ok = FALSE; /* refused before run(): the plugin could not be loaded */
-  else if (!rd.done_seen)
-    fail (r, STRAND_ERROR_CRASH, "the stage ended its worker (exit status %d) before "
-          "returning; see %s", r->exit_status, r->log_path);
-  else if (rd.done_status == STRAND_E_CANCELLED && !rd.fail_seen)
-    fail (r, STRAND_ERROR_TRANSIENT, "cancelled");
-  else if (rd.done_status != STRAND_OK)
-    {
-      r->ok = FALSE;
-      if (!rd.fail_seen)
-        fail (r, STRAND_ERROR_INTERNAL, "the stage returned %" G_GINT64_FORMAT
-              " without saying why", rd.done_status);
-    }
-  else
-    {
-      r->ok = TRUE;
-      r->error_class = STRAND_ERROR_NONE;
-      g_clear_pointer (&r->message, g_free);
-      check_outputs (r);
-    }
-  return r;
+  return strand_worker_finish (w);
 }
