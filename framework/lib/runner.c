@@ -312,6 +312,7 @@ record_attempt (Runner *rn, Task *t, const StrandTaskResult *r)
     .message = r->ok ? NULL : r->message,
     .host_id = strand_provenance_host_id (rn->prov),
     .cache = cache,
+    .placement = r->placement,
   };
   g_autoptr (JsonNode) statement = strand_statement_stage_run (&facts);
   append_record (rn, statement);
