@@ -45,6 +45,7 @@ strand_slurm_pool_new (const StrandSlurmPool *conf)
   for (guint i = 0; pool->equipment && i < pool->equipment->maintenance->len; i++)
     g_ptr_array_add (pool->base_maintenance, maintenance_copy (pool->equipment->maintenance->pdata[i]));
   pool->windows = g_ptr_array_new_with_free_func (maintenance_free);
+  pool->past = g_ptr_array_new_with_free_func (maintenance_free);
   pool->node_windows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                               (GDestroyNotify) g_ptr_array_unref);
   pool->status_sent = -1;
@@ -59,6 +60,7 @@ strand_slurm_pool_free (SlurmPool *pool)
   g_free (pool->account);
   g_ptr_array_unref (pool->base_maintenance);
   g_ptr_array_unref (pool->windows);
+  g_ptr_array_unref (pool->past);
   g_hash_table_unref (pool->node_windows);
   g_free (pool->unusable);
   g_free (pool->broken);
@@ -102,10 +104,15 @@ strand_slurm_pilot_update_end (SlurmPilot *p, gint64 now_wall)
     p->end_wall = MIN (p->end_wall, MAX (m->start_us, now_wall));
 }
 
-/* Windows that every node of the pool shares: the partition's own. */
+/* Windows that every node of the pool shares: the partition's own. A
+ * window that began and is no longer listed (Slurm drops a reservation as
+ * it ends, or an administrator deleted it) is kept as it happened. */
 static void
-shared_windows (SlurmPool *pool, GPtrArray *nodes)
+shared_windows (SlurmPool *pool, GPtrArray *nodes, gint64 now_wall)
 {
+  g_autoptr (GPtrArray) before = g_ptr_array_new_with_free_func (maintenance_free);
+  for (guint i = 0; i < pool->windows->len; i++)
+    g_ptr_array_add (before, maintenance_copy (pool->windows->pdata[i]));
   g_ptr_array_set_size (pool->windows, 0);
   if (nodes->len == 0)
     return;
@@ -130,6 +137,22 @@ shared_windows (SlurmPool *pool, GPtrArray *nodes)
       if (everywhere)
         g_ptr_array_add (pool->windows, maintenance_copy (w));
     }
+  for (guint i = 0; i < before->len; i++)
+    {
+      StrandMaintenance *w = before->pdata[i];
+      gboolean listed = FALSE;
+      for (guint k = 0; k < pool->windows->len && !listed; k++)
+        {
+          const StrandMaintenance *n = pool->windows->pdata[k];
+          listed = n->start_us == w->start_us && g_strcmp0 (n->reason, w->reason) == 0;
+        }
+      if (!listed && w->start_us <= now_wall)
+        {
+          StrandMaintenance *kept = maintenance_copy (w);
+          kept->end_us = MIN (kept->end_us, now_wall);
+          g_ptr_array_add (pool->past, kept);
+        }
+    }
 }
 
 /* The equipment model gets the windows, and the monitor the status. */
@@ -140,6 +163,7 @@ feed_equipment (SlurmExecutor *x, SlurmPool *pool, gint64 now_wall)
     {
       g_ptr_array_set_size (pool->equipment->maintenance, 0);
       strand_slurm_equipment_add_maintenance (pool->equipment, pool->base_maintenance);
+      strand_slurm_equipment_add_maintenance (pool->equipment, pool->past);
       strand_slurm_equipment_add_maintenance (pool->equipment, pool->windows);
     }
   if (x->monitor == NULL || pool->id == NULL)
@@ -182,7 +206,7 @@ refresh_pool (SlurmExecutor *x, SlurmPool *pool, const GPtrArray *reservations, 
           g_hash_table_replace (pool->node_windows, g_strdup (n->name),
                                 strand_slurm_maintenance_windows (reservations, n->name, now_wall + HORIZON_US));
         }
-      shared_windows (pool, nodes);
+      shared_windows (pool, nodes, now_wall);
     }
   const StrandMaintenance *next = strand_slurm_pool_next_window (pool, NULL, now_wall);
   pool->maintenance_now = next != NULL && next->start_us <= now_wall;

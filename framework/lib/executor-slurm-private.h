@@ -72,6 +72,7 @@ struct SlurmPool {
   gboolean known;               /* nodes were read at least once */
   StrandSlurmCapacity capacity;
   GPtrArray *windows;           /* StrandMaintenance covering every node of it, by start */
+  GPtrArray *past;              /* StrandMaintenance: windows that began, then left Slurm's list */
   GHashTable *node_windows;     /* node name -> GPtrArray of StrandMaintenance */
   char *unusable;               /* why no node takes work now; NULL: some do */
   gboolean maintenance_now;

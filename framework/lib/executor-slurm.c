@@ -163,6 +163,9 @@ pilot_lost (SlurmExecutor *x, SlurmPilot *p, const char *why, gboolean ask_slurm
   gboolean was_connected = p->state == PILOT_CONNECTED;
   gboolean had_tasks = p->n_tasks > 0;
   p->state = PILOT_GONE;
+  /* Its CPUs are free again, as far as the next sinfo is concerned. */
+  if (was_connected && p->pool->known)
+    p->pool->capacity.cpus_free = MIN (p->pool->capacity.cpus_free + p->cores, p->pool->capacity.cpus_usable);
   g_clear_pointer (&p->conn, strand_pilot_conn_free);
   gboolean expected = p->released || p->cancelled;
   if (!expected || p->n_tasks > 0)
@@ -760,12 +763,20 @@ check_pilots (SlurmExecutor *x)
         }
       if (p->n_tasks == 0 && !p->released)
         {
-          /* Idle, and no waiting task it could take (its size, its time left). */
-          gboolean useful = FALSE;
+          /* Idle: it leaves at once when tasks of its pool wait that it
+           * cannot take (their size, its time left: another job must run
+           * them, and it holds their place), else after the idle timeout. */
+          gboolean useful = FALSE, others = FALSE;
           for (GList *l = x->waiting->head; l && !useful; l = l->next)
-            useful = pilot_takes (p, l->data, now_wall);
+            {
+              SlurmTask *t = l->data;
+              useful = pilot_takes (p, t, now_wall);
+              others |= t->pool == p->pool;
+            }
           if (p->draining)
             release (x, p, "a larger worker is needed");
+          else if (!useful && others)
+            release (x, p, "the waiting tasks need a worker of another size");
           else if (!useful && now - p->idle_since >= x->idle_timeout_us)
             release (x, p, "idle");
         }
