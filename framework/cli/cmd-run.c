@@ -106,6 +106,23 @@ run_settings_clear (RunSettings *set)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunSettings, run_settings_clear)
 
+/* Slurm is asked for: by --executor slurm, or by compute equipment of the
+ * inventory backed by a partition (its "slurm" member). */
+static gboolean
+slurm_equipment (const RunSettings *set)
+{
+  for (guint i = 0; set->inventory && i < set->inventory->items->len; i++)
+    if (((StrandEquipment *) set->inventory->items->pdata[i])->slurm_partition != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+wants_slurm (const RunSettings *set)
+{
+  return g_strcmp0 (set->executor, "slurm") == 0 || (set->executor == NULL && slurm_equipment (set));
+}
+
 /* The executor the options and the inventory ask for: NULL with no error
  * for the local one. Slurm is chosen by --executor slurm, or by compute
  * equipment of the inventory backed by a partition (its "slurm" member);
@@ -113,9 +130,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunSettings, run_settings_clear)
 static StrandExecutor *
 make_executor (const RunSettings *set, const char *runs_dir, StrandMonitor **monitor, GError **error)
 {
-  gboolean slurm_equipment = FALSE;
-  for (guint i = 0; set->inventory && i < set->inventory->items->len; i++)
-    slurm_equipment |= ((StrandEquipment *) set->inventory->items->pdata[i])->slurm_partition != NULL;
+  gboolean backed = slurm_equipment (set);
   if (set->executor != NULL && g_strcmp0 (set->executor, "local") != 0 &&
       g_strcmp0 (set->executor, "slurm") != 0)
     {
@@ -123,8 +138,7 @@ make_executor (const RunSettings *set, const char *runs_dir, StrandMonitor **mon
                    "--executor takes 'local' or 'slurm', not '%s'", set->executor);
       return NULL;
     }
-  gboolean slurm = g_strcmp0 (set->executor, "slurm") == 0 || (set->executor == NULL && slurm_equipment);
-  if (!slurm)
+  if (!wants_slurm (set))
     {
       if (set->partition || set->account || set->max_workers || set->worker_cores || set->worker_memory)
         g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -142,7 +156,7 @@ make_executor (const RunSettings *set, const char *runs_dir, StrandMonitor **mon
       return NULL;
     }
   g_autoptr (GArray) pools = g_array_new (FALSE, TRUE, sizeof (StrandSlurmPool));
-  if (set->partition || set->account || !slurm_equipment)
+  if (set->partition || set->account || !backed)
     {
       StrandSlurmPool pool = { .partition = set->partition, .account = set->account };
       g_array_append_val (pools, pool);
@@ -156,7 +170,7 @@ make_executor (const RunSettings *set, const char *runs_dir, StrandMonitor **mon
                                .account = set->account ? set->account : e->slurm_account, .equipment = e };
       g_array_append_val (pools, pool);
     }
-  if (slurm_equipment)
+  if (backed)
     *monitor = strand_monitor_new (set->inventory);
   g_autofree char *program = g_file_read_link ("/proc/self/exe", NULL);
   g_autofree char *state_dir = g_build_filename (runs_dir, "slurm-workers", NULL);
@@ -194,6 +208,13 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
       return STRAND_EXIT_USAGE;
     }
   g_autofree char *store_dir = strand_cli_store_dir (set->store);
+  if (wants_slurm (set))
+    {
+      /* Worker jobs start elsewhere: every path they are given is absolute. */
+      char *absolute = g_canonicalize_filename (store_dir, NULL);
+      g_free (store_dir);
+      store_dir = absolute;
+    }
   g_autoptr (StrandProvenance) prov = strand_cli_open_store (store_dir);
   if (prov == NULL)
     return STRAND_EXIT_FAILED;
@@ -207,7 +228,7 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
           return STRAND_EXIT_USAGE;
         }
     }
-  g_autofree char *runs_dir = set->runs ? g_strdup (set->runs)
+  g_autofree char *runs_dir = set->runs ? g_canonicalize_filename (set->runs, NULL)
                                         : g_build_filename (store_dir, "runs", NULL);
   g_autoptr (StrandMonitor) monitor = NULL;
   g_autoptr (StrandExecutor) executor = make_executor (set, runs_dir, &monitor, &error);

@@ -362,6 +362,19 @@ slurm_submit (StrandExecutor *executor, guint64 id, const StrandTaskSpec *spec,
       g_set_error (error, STRAND_SLURM_ERROR, STRAND_SLURM_ERROR_REFUSED, "%s", pool->broken);
       return FALSE;
     }
+  /* A worker job starts in another folder, on another machine. */
+  const char *relative = !g_path_is_absolute (spec->work_dir) ? spec->work_dir
+                         : !g_path_is_absolute (spec->plugin->path) ? spec->plugin->path : NULL;
+  for (guint i = 0; relative == NULL && i < spec->inputs->len; i++)
+    if (!g_path_is_absolute (((StrandTaskInput *) spec->inputs->pdata[i])->path))
+      relative = ((StrandTaskInput *) spec->inputs->pdata[i])->path;
+  if (relative != NULL)
+    {
+      *error_class = STRAND_ERROR_CONFIG;
+      g_set_error (error, STRAND_SLURM_ERROR, STRAND_SLURM_ERROR_INVALID,
+                   "a worker job cannot find '%s': the Slurm executor needs absolute paths", relative);
+      return FALSE;
+    }
   if (g_hash_table_contains (x->tasks, &id))
     {
       *error_class = STRAND_ERROR_INTERNAL;
@@ -1070,7 +1083,8 @@ strand_executor_slurm_new (const StrandSlurmExecutorOptions *opt, GError **error
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (strand_clock_now_us () / G_USEC_PER_SEC);
   g_autofree char *stamp = g_date_time_format (dt, "%Y%m%dT%H%M%SZ");
   g_autofree char *leaf = g_strdup_printf ("workers-%s-XXXXXX", stamp);
-  x->dir = g_build_filename (opt->state_dir, leaf, NULL);
+  g_autofree char *state_dir = g_canonicalize_filename (opt->state_dir, NULL);
+  x->dir = g_build_filename (state_dir, leaf, NULL);
   if (g_mkdtemp_full (x->dir, 0700) == NULL)
     {
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot create %s: %s", x->dir,

@@ -89,12 +89,12 @@ cluster_ready (void)
 }
 
 static int
-run_argv (const char *const *argv, char **out, char **err)
+run_argv_in (const char *cwd, const char *const *argv, char **out, char **err)
 {
   int status = 0;
   g_autofree char *o = NULL, *e = NULL;
   g_autoptr (GError) error = NULL;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e, &status, &error))
+  if (!g_spawn_sync (cwd, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e, &status, &error))
     g_error ("cannot run %s: %s", argv[0], error->message);
   if (g_test_verbose ())
     g_printerr ("%s%s", o, e);
@@ -103,6 +103,12 @@ run_argv (const char *const *argv, char **out, char **err)
   if (err)
     *err = g_steal_pointer (&e);
   return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+static int
+run_argv (const char *const *argv, char **out, char **err)
+{
+  return run_argv_in (NULL, argv, out, err);
 }
 
 /* Job ids of the jobs named `name`: every state, or only those not ended. */
@@ -415,10 +421,11 @@ compare_packaged (const char *what, const char *pipeline, const char *sheet, gui
   g_assert_cmpint (run_argv (local_argv, &local_out, NULL), ==, 0);
   g_autofree char *name = job_name (what);
   g_autofree char *slurm_out = NULL, *slurm_err = NULL;
+  /* The store named relative to where the host runs: the jobs start elsewhere. */
   const char *slurm_argv[] = { STRAND_CLI, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
-                               "--store", slurm, "--json", "--executor", "slurm", "--partition", partition,
+                               "--store", "slurm", "--json", "--executor", "slurm", "--partition", partition,
                                "--max-workers", "2", "--worker-cores", "1", "--job-name", name, NULL };
-  g_assert_cmpint (run_argv (slurm_argv, &slurm_out, &slurm_err), ==, 0);
+  g_assert_cmpint (run_argv_in (dir, slurm_argv, &slurm_out, &slurm_err), ==, 0);
   g_autofree char *want = cli_digests (local_out);
   g_autofree char *got = cli_digests (slurm_out);
   g_assert_cmpstr (got, ==, want);
