@@ -18,6 +18,10 @@
 #include "pilot-wire.h"
 
 #define HANDSHAKE_TIMEOUT_MS 30000
+/* A host busy storing a large output does not answer for a while; one whose
+ * process died closes the connection at once. Silence this long means its
+ * machine is gone. */
+#define HOST_SILENCE_US ((gint64) 600 * G_USEC_PER_SEC)
 
 /* ---- signals ------------------------------------------------------------------ */
 
@@ -81,6 +85,7 @@ typedef struct {
   GQueue *waiting;       /* StrandPilotMsg (task): not started yet, no room */
   GHashTable *plugins;   /* "path\nsize\nmtime" -> sha256 */
   gint64 heartbeat_us;
+  gint64 silence_us;     /* the host is lost after this long without a word */
   gint64 last_heard;
   gint64 next_heartbeat;
   gboolean exit_asked;
@@ -315,6 +320,7 @@ handshake (Pilot *p, const StrandPilotOptions *opt, const char *token, GError **
       return FALSE;
     }
   p->heartbeat_us = welcome->heartbeat_ms * 1000;
+  p->silence_us = MAX (4 * p->heartbeat_us, HOST_SILENCE_US);
   p->local = strand_executor_local_new (cores, memory, opt->grace_us);
   g_printerr ("strand worker: job %s on %s: connected to %s with %u cores and %" G_GUINT64_FORMAT
               " MiB\n", job ? job : "(none)", hello.node, opt->connect, cores, memory >> 20);
@@ -383,7 +389,7 @@ strand_pilot_run (const StrandPilotOptions *opt, StrandPilotEnd *end, GError **e
       g_array_append_val (pollfds, sp);
       g_array_append_val (pollfds, cp);
       gint64 next = strand_executor_prepare (p.local, pollfds);
-      next = MIN (next, MIN (p.next_heartbeat, p.last_heard + 4 * p.heartbeat_us));
+      next = MIN (next, MIN (p.next_heartbeat, p.last_heard + p.silence_us));
       now = strand_clock_monotonic_us ();
       int timeout_ms = next == G_MAXINT64 ? -1 : (int) CLAMP ((next - now + 999) / 1000, 0, G_MAXINT);
       int n = poll ((struct pollfd *) pollfds->data, pollfds->len, timeout_ms);
@@ -440,7 +446,7 @@ strand_pilot_run (const StrandPilotOptions *opt, StrandPilotEnd *end, GError **e
         }
       start_waiting (&p);
       now = strand_clock_monotonic_us ();
-      if (now - p.last_heard > 4 * p.heartbeat_us)
+      if (now - p.last_heard > p.silence_us)
         {
           g_printerr ("strand worker: nothing heard from the host for %.0f s\n",
                       (double) (now - p.last_heard) / G_USEC_PER_SEC);

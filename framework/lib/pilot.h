@@ -16,9 +16,10 @@
  * plugin directory fails the task (a configuration error) instead of
  * running something else under the same name.
  *
- * It leaves when the host says so, when the host has not been heard from
- * for four heartbeats or closed the connection (its tasks are stopped:
- * nothing runs for a host that went away), and on SIGTERM or SIGINT (how
+ * It leaves when the host says so, when the host closed the connection or
+ * has not been heard from for ten minutes (a host busy hashing a large
+ * output may be silent for a while; its tasks are stopped: nothing runs for
+ * a host that went away), and on SIGTERM or SIGINT (how
  * Slurm ends a job it cancels, preempts or times out): it says goodbye,
  * kills its tasks' workers and exits. */
 #pragma once
