@@ -264,6 +264,20 @@ slurm_executor (const char *dir, const char *name, StrandSlurmExecutorOptions *e
   return x;
 }
 
+/* An inventory of one compute equipment, "cluster", backed by the test
+ * partition. */
+static StrandInventory *
+cluster_inventory (void)
+{
+  g_autofree char *json = g_strdup_printf (
+      "{\"equipment\": [{\"id\": \"cluster\", \"class\": \"compute\", \"capacity\": 4, "
+      "\"slurm\": {\"partition\": \"%s\"}}]}", partition);
+  g_autoptr (GPtrArray) problems = strand_problems_new ();
+  StrandInventory *inventory = strand_inventory_load_data (json, strlen (json), "inventory.json", problems);
+  g_assert_cmpuint (problems->len, ==, 0);
+  return inventory;
+}
+
 /* "sample/stage:sha256,... " of every ok task, in plan order. */
 static char *
 digests_of (StrandRun *run)
@@ -580,10 +594,15 @@ test_scancel_mid_task (void)
   g_autoptr (StrandPipeline) p = pipeline_from (json);
   g_autoptr (GPtrArray) samples = samples_n (2);
   g_autofree char *name = job_name ("scancel");
-  g_autoptr (StrandExecutor) x = slurm_executor (dir, name, NULL);
+  /* The partition is the run's compute equipment: a lost node is not a
+   * lost partition, and the next attempt stays in it. */
+  g_autoptr (StrandInventory) inventory = cluster_inventory ();
+  StrandSlurmPool pool = { .id = "cluster", .partition = partition, .equipment = inventory->items->pdata[0] };
+  StrandSlurmExecutorOptions extra = { .pools = &pool, .n_pools = 1 };
+  g_autoptr (StrandExecutor) x = slurm_executor (dir, name, &extra);
   g_autoptr (StrandSlurm) slurm = strand_slurm_new (g_getenv ("SLURM_CONF"));
   Killer k = { .executor = x, .slurm = slurm, .started = started, .marker = marker };
-  StrandRunOptions opt = { .executor = x, .progress = kill_mid_task, .user_data = &k };
+  StrandRunOptions opt = { .executor = x, .inventory = inventory, .progress = kill_mid_task, .user_data = &k };
   g_autofree char *store = g_build_filename (dir, "store", NULL);
   g_autoptr (StrandRun) run = run_in (p, samples, store, &opt);
   g_assert_cmpint (k.phase, ==, 2);
@@ -597,6 +616,7 @@ test_scancel_mid_task (void)
       StrandTaskRecord *t = run->tasks->pdata[i];
       gboolean is_victim = strcmp (t->sample_id, victim[0]) == 0 && strcmp (t->stage_id, "wait") == 0;
       g_assert_cmpint (t->attempts, ==, is_victim ? 2 : 1);
+      g_assert_cmpstr (t->equipment, ==, "cluster");
       if (is_victim)
         hit = t;
     }
@@ -759,13 +779,7 @@ test_maintenance (void)
   g_autoptr (StrandPipeline) p = pipeline_from (
       "{\"name\": \"maint\", \"stages\": [{\"id\": \"w\", \"plugin\": \"wait-stage\", \"params\": {\"seconds\": 2}}]}");
   g_autoptr (GPtrArray) samples = samples_n (12);
-  g_autofree char *inventory_json = g_strdup_printf (
-      "{\"equipment\": [{\"id\": \"cluster\", \"class\": \"compute\", \"capacity\": 4, "
-      "\"slurm\": {\"partition\": \"%s\"}}]}", partition);
-  g_autoptr (GPtrArray) problems = strand_problems_new ();
-  g_autoptr (StrandInventory) inventory = strand_inventory_load_data (inventory_json, strlen (inventory_json),
-                                                                      "inventory.json", problems);
-  g_assert_cmpuint (problems->len, ==, 0);
+  g_autoptr (StrandInventory) inventory = cluster_inventory ();
   StrandEquipment *cluster = inventory->items->pdata[0];
   g_assert_cmpstr (cluster->slurm_partition, ==, partition);
   g_autoptr (StrandMonitor) monitor = strand_monitor_new (inventory);
