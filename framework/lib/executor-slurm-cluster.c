@@ -48,6 +48,7 @@ strand_slurm_pool_new (const StrandSlurmPool *conf)
   pool->past = g_ptr_array_new_with_free_func (maintenance_free);
   pool->node_windows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                               (GDestroyNotify) g_ptr_array_unref);
+  pool->closed_nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   pool->status_sent = -1;
   return pool;
 }
@@ -62,6 +63,7 @@ strand_slurm_pool_free (SlurmPool *pool)
   g_ptr_array_unref (pool->windows);
   g_ptr_array_unref (pool->past);
   g_hash_table_unref (pool->node_windows);
+  g_hash_table_unref (pool->closed_nodes);
   g_free (pool->unusable);
   g_free (pool->broken);
   g_free (pool);
@@ -197,6 +199,13 @@ refresh_pool (SlurmExecutor *x, SlurmPool *pool, const GPtrArray *reservations, 
   strand_slurm_capacity (nodes, pool->partition, &pool->capacity);
   pool->known = TRUE;
   pool->cpus_reserved = 0;
+  g_hash_table_remove_all (pool->closed_nodes);
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      const StrandSlurmNode *n = nodes->pdata[i];
+      if (!strand_slurm_node_usable (n))
+        g_hash_table_replace (pool->closed_nodes, g_strdup (n->name), g_strdup (n->state_text));
+    }
   if (reservations != NULL)
     {
       g_hash_table_remove_all (pool->node_windows);
@@ -255,8 +264,17 @@ strand_slurm_refresh (SlurmExecutor *x)
   for (guint i = 0; i < x->pilots->len; i++)
     {
       SlurmPilot *p = x->pilots->pdata[i];
-      if (p->state == PILOT_CONNECTED)
-        strand_slurm_pilot_update_end (p, now_wall);
+      if (p->state != PILOT_CONNECTED)
+        continue;
+      strand_slurm_pilot_update_end (p, now_wall);
+      /* A node an administrator drains or takes down is emptied: its
+       * workers finish what they run, take nothing new and leave. */
+      const char *closed = p->node ? g_hash_table_lookup (p->pool->closed_nodes, p->node) : NULL;
+      if (closed != NULL && !p->draining)
+        {
+          g_message ("Slurm executor: node %s is %s: worker job %s takes no more tasks", p->node, closed, p->id);
+          p->draining = TRUE;
+        }
     }
   x->next_refresh = next;
   x->replan = TRUE;

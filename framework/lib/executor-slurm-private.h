@@ -44,7 +44,7 @@ struct SlurmPilot {
   gint64 last_heard;     /* monotonic */
   gint64 next_heartbeat; /* monotonic */
   gboolean released;     /* told to leave once idle */
-  gboolean draining;     /* takes no new task */
+  gboolean draining;     /* takes no new task (its node is being emptied, or it is too small) */
   gboolean cancelled;    /* scancelled by the executor */
   gboolean connected_once;
   char *log_path;
@@ -74,6 +74,7 @@ struct SlurmPool {
   GPtrArray *windows;           /* StrandMaintenance covering every node of it, by start */
   GPtrArray *past;              /* StrandMaintenance: windows that began, then left Slurm's list */
   GHashTable *node_windows;     /* node name -> GPtrArray of StrandMaintenance */
+  GHashTable *closed_nodes;     /* node name -> its state: drained, down, in maintenance */
   char *unusable;               /* why no node takes work now; NULL: some do */
   gboolean maintenance_now;
   int status_sent;              /* StrandEquipmentStatus last given to the monitor; -1: none */

@@ -787,7 +787,7 @@ check_pilots (SlurmExecutor *x)
               others |= t->pool == p->pool;
             }
           if (p->draining)
-            release (x, p, "a larger worker is needed");
+            release (x, p, "it takes no more tasks");
           else if (!useful && others)
             release (x, p, "the waiting tasks need a worker of another size");
           else if (!useful && now - p->idle_since >= x->idle_timeout_us)
