@@ -25,6 +25,7 @@ int strand_cmd_plugins_run (int argc, char **argv);
 int strand_cmd_validate (int argc, char **argv);
 int strand_cmd_equipment (int argc, char **argv);
 int strand_cmd_simulate (int argc, char **argv);
+int strand_cmd_worker (int argc, char **argv);
 
 /* Options every command that needs plugins takes. */
 typedef struct {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "executor-slurm.h"
 #include "run-report.h"
 #include "runner.h"
 #include "validator.h"
@@ -80,7 +81,116 @@ typedef struct {
   double grace;
   StrandRegistry *registry;
   StrandInventory *inventory;
+  /* where tasks run */
+  char *executor;
+  char *partition;
+  char *account;
+  char *job_name;
+  char *advertise;
+  int max_workers;
+  int worker_cores;
+  char *worker_memory;
+  double worker_time;
+  double own_job_seconds;
 } RunSettings;
+
+static void
+run_settings_clear (RunSettings *set)
+{
+  g_free (set->executor);
+  g_free (set->partition);
+  g_free (set->account);
+  g_free (set->job_name);
+  g_free (set->advertise);
+  g_free (set->worker_memory);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunSettings, run_settings_clear)
+
+/* Slurm is asked for: by --executor slurm, or by compute equipment of the
+ * inventory backed by a partition (its "slurm" member). */
+static gboolean
+slurm_equipment (const RunSettings *set)
+{
+  for (guint i = 0; set->inventory && i < set->inventory->items->len; i++)
+    if (((StrandEquipment *) set->inventory->items->pdata[i])->slurm_partition != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+wants_slurm (const RunSettings *set)
+{
+  return g_strcmp0 (set->executor, "slurm") == 0 || (set->executor == NULL && slurm_equipment (set));
+}
+
+/* The executor the options and the inventory ask for: NULL with no error
+ * for the local one. Slurm is chosen by --executor slurm, or by compute
+ * equipment of the inventory backed by a partition (its "slurm" member);
+ * each such equipment is a pool of its own. */
+static StrandExecutor *
+make_executor (const RunSettings *set, const char *runs_dir, StrandMonitor **monitor, GError **error)
+{
+  gboolean backed = slurm_equipment (set);
+  if (set->executor != NULL && g_strcmp0 (set->executor, "local") != 0 &&
+      g_strcmp0 (set->executor, "slurm") != 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--executor takes 'local' or 'slurm', not '%s'", set->executor);
+      return NULL;
+    }
+  if (!wants_slurm (set))
+    {
+      if (set->partition || set->account || set->max_workers || set->worker_cores || set->worker_memory)
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                     "--partition, --account and the --worker options are for --executor slurm");
+      return NULL;
+    }
+  guint64 worker_memory = 0;
+  if (set->max_workers < 0 || set->worker_cores < 0 || set->worker_time < 0 || set->own_job_seconds < 0 ||
+      (set->worker_memory && !g_ascii_string_to_unsigned (set->worker_memory, 10, 1, G_MAXUINT64,
+                                                           &worker_memory, NULL)))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--max-workers, --worker-cores, --worker-memory, --worker-time and "
+                   "--own-job-seconds take positive numbers");
+      return NULL;
+    }
+  g_autoptr (GArray) pools = g_array_new (FALSE, TRUE, sizeof (StrandSlurmPool));
+  if (set->partition || set->account || !backed)
+    {
+      StrandSlurmPool pool = { .partition = set->partition, .account = set->account };
+      g_array_append_val (pools, pool);
+    }
+  for (guint i = 0; set->inventory && i < set->inventory->items->len; i++)
+    {
+      StrandEquipment *e = set->inventory->items->pdata[i];
+      if (e->slurm_partition == NULL)
+        continue;
+      StrandSlurmPool pool = { .id = e->id, .partition = e->slurm_partition,
+                               .account = set->account ? set->account : e->slurm_account, .equipment = e };
+      g_array_append_val (pools, pool);
+    }
+  if (backed)
+    *monitor = strand_monitor_new (set->inventory);
+  g_autofree char *program = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *state_dir = g_build_filename (runs_dir, "slurm-workers", NULL);
+  StrandSlurmExecutorOptions options = {
+    .worker_program = program,
+    .state_dir = state_dir,
+    .advertise = set->advertise,
+    .job_name = set->job_name,
+    .pools = (const StrandSlurmPool *) pools->data,
+    .n_pools = pools->len,
+    .max_workers = (guint) set->max_workers,
+    .worker_cores = (guint) set->worker_cores,
+    .worker_memory_bytes = worker_memory,
+    .worker_time_limit_s = (gint64) set->worker_time,
+    .grace_us = (gint64) (set->grace * G_USEC_PER_SEC),
+    .own_job_seconds = set->own_job_seconds,
+    .monitor = *monitor,
+  };
+  return strand_executor_slurm_new (&options, error);
+}
 
 static int
 execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
@@ -98,6 +208,13 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
       return STRAND_EXIT_USAGE;
     }
   g_autofree char *store_dir = strand_cli_store_dir (set->store);
+  if (wants_slurm (set))
+    {
+      /* Worker jobs start elsewhere: every path they are given is absolute. */
+      char *absolute = g_canonicalize_filename (store_dir, NULL);
+      g_free (store_dir);
+      store_dir = absolute;
+    }
   g_autoptr (StrandProvenance) prov = strand_cli_open_store (store_dir);
   if (prov == NULL)
     return STRAND_EXIT_FAILED;
@@ -111,8 +228,18 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
           return STRAND_EXIT_USAGE;
         }
     }
-  g_autofree char *runs_dir = set->runs ? g_strdup (set->runs)
+  g_autofree char *runs_dir = set->runs ? g_canonicalize_filename (set->runs, NULL)
                                         : g_build_filename (store_dir, "runs", NULL);
+  g_autoptr (StrandMonitor) monitor = NULL;
+  g_autoptr (StrandExecutor) executor = make_executor (set, runs_dir, &monitor, &error);
+  if (error != NULL)
+    {
+      fprintf (stderr, "strand: %s\n", error->message);
+      return g_error_matches (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE) ? STRAND_EXIT_USAGE
+                                                                              : STRAND_EXIT_FAILED;
+    }
+  if (monitor != NULL)
+    strand_monitor_set_provenance (monitor, prov);
   if (!set->json)
     printf ("running pipeline '%s' on %u sample%s%s\n", pipeline->name, samples->len,
             samples->len == 1 ? "" : "s", set->resume ? ", reusing verified earlier outputs" : "");
@@ -127,12 +254,23 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
     .registry = set->registry,
     .inventory = set->inventory,
     .faults = faults,
+    .executor = executor,
     .progress = on_progress,
     .user_data = &progress,
   };
   g_autoptr (StrandRun) run = strand_run_pipeline_with (pipeline, samples, prov, runs_dir, &options,
                                                         &error);
   clear_line (&progress);
+  if (executor != NULL && strcmp (executor->klass->name, "slurm") == 0 && !set->json)
+    {
+      StrandSlurmExecutorStats st;
+      strand_executor_slurm_stats (executor, &st);
+      printf ("slurm: %u worker job%s, %u task%s sent, %u lost with a worker; logs in %s\n",
+              st.jobs_submitted, st.jobs_submitted == 1 ? "" : "s", st.tasks_sent,
+              st.tasks_sent == 1 ? "" : "s", st.tasks_lost, strand_executor_slurm_dir (executor));
+    }
+  /* Its jobs are cancelled now, whatever became of the run. */
+  g_clear_pointer (&executor, strand_executor_free);
   if (run == NULL)
     {
       fprintf (stderr, "strand: %s\n", error->message);
@@ -177,7 +315,28 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
   { "task-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &(set).task_timeout,                           \
     "Wall-time limit of each task (0: none)", "SECONDS" },                                    \
   { "grace", 0, 0, G_OPTION_ARG_DOUBLE, &(set).grace,                                         \
-    "Time a task asked to stop has before it is killed (default 10)", "SECONDS" }
+    "Time a task asked to stop has before it is killed (default 10)", "SECONDS" },            \
+  { "executor", 0, 0, G_OPTION_ARG_STRING, &(set).executor,                                   \
+    "Where tasks run: local (worker processes here) or slurm (worker jobs on a cluster)",    \
+    "local|slurm" },                                                                          \
+  { "partition", 0, 0, G_OPTION_ARG_STRING, &(set).partition,                                 \
+    "Slurm partition of the worker jobs (default: the cluster's)", "P" },                     \
+  { "account", 0, 0, G_OPTION_ARG_STRING, &(set).account,                                     \
+    "Slurm account the worker jobs are charged to", "A" },                                    \
+  { "max-workers", 0, 0, G_OPTION_ARG_INT, &(set).max_workers,                                \
+    "Slurm jobs at once (default 4)", "N" },                                                  \
+  { "worker-cores", 0, 0, G_OPTION_ARG_INT, &(set).worker_cores,                              \
+    "Cores of each worker job (default: sized from the tasks)", "N" },                        \
+  { "worker-memory", 0, 0, G_OPTION_ARG_STRING, &(set).worker_memory,                         \
+    "Memory of each worker job (default: sized from the tasks)", "BYTES" },                   \
+  { "worker-time", 0, 0, G_OPTION_ARG_DOUBLE, &(set).worker_time,                             \
+    "Time limit of each worker job (default: the partition's)", "SECONDS" },                  \
+  { "own-job-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &(set).own_job_seconds,                     \
+    "Tasks expected to run longer get a Slurm job of their own (default 3600)", "SECONDS" },  \
+  { "job-name", 0, 0, G_OPTION_ARG_STRING, &(set).job_name,                                   \
+    "Slurm job name of the worker jobs (default strand-worker)", "NAME" },                    \
+  { "advertise", 0, 0, G_OPTION_ARG_STRING, &(set).advertise,                                 \
+    "Host name the worker jobs connect back to (default: this machine's)", "HOST" }
 
 int
 strand_cmd_run (int argc, char **argv)
@@ -190,7 +349,7 @@ strand_cmd_run (int argc, char **argv)
   g_autofree char *store_quota = NULL;
   g_auto (GStrv) run_inputs = NULL;
   gboolean json = FALSE;
-  RunSettings set = { 0 };
+  g_auto (RunSettings) set = { 0 };
   GOptionEntry entries[] = {
     { "samples", 's', 0, G_OPTION_ARG_FILENAME, &samples_path, "Sample sheet (JSON or TSV)", "FILE" },
     { "input", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &run_inputs,
@@ -274,7 +433,7 @@ strand_cmd_plugins_run (int argc, char **argv)
   g_autofree char *sample_id = NULL;
   g_autofree char *samples_path = NULL;
   gboolean json = FALSE;
-  RunSettings set = { 0 };
+  g_auto (RunSettings) set = { 0 };
   GOptionEntry entries[] = {
     { "param", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &params, "Set a parameter", "NAME=VALUE" },
     { "input", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, "Feed a file to an input port",

@@ -17,6 +17,7 @@ static const char usage[] =
   "  validate           find every problem in a pipeline, samples, equipment, data\n"
   "  run                run a pipeline over samples\n"
   "  reproduce          run a recorded run again from its records; compare outputs\n"
+  "  worker             take tasks from a host (what its Slurm worker jobs run)\n"
   "  init               create a store and the host's signing key\n"
   "  ingest             register raw data in the store, with its record\n"
   "  store du|get       space used; copy an object out (recorded)\n"
@@ -74,6 +75,8 @@ main (int argc, char **argv)
     return strand_cmd_equipment (argc - 1, argv + 1);
   if (strcmp (argv[1], "simulate") == 0)
     return strand_cmd_simulate (argc - 1, argv + 1);
+  if (strcmp (argv[1], "worker") == 0)
+    return strand_cmd_worker (argc - 1, argv + 1);
   static const struct {
     const char *name;
     int (*run) (int, char **);

@@ -23,6 +23,8 @@ equipment_free (gpointer p)
   g_ptr_array_unref (e->maintenance);
   g_free (e->where);
   strand_health_free (e->health);
+  g_free (e->slurm_partition);
+  g_free (e->slurm_account);
   g_free (e);
 }
 
@@ -77,6 +79,53 @@ complain (GPtrArray *problems, const char *code, const char *where, const char *
   strand_problems_add (problems, FALSE, code, where, "%s", msg);
 }
 
+/* A name Slurm takes for a partition or an account. */
+static gboolean
+slurm_name (const char *text)
+{
+  gsize n = text ? strlen (text) : 0;
+  return n > 0 && n <= 64 && strspn (text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                           "0123456789._-") == n;
+}
+
+/* "slurm": {"partition", "account"}: compute backed by a Slurm partition. */
+static void
+load_slurm (JsonObject *o, const char *where, StrandEquipment *e, GPtrArray *problems)
+{
+  JsonNode *n = json_object_get_member (o, "slurm");
+  if (n == NULL)
+    return;
+  if (!JSON_NODE_HOLDS_OBJECT (n))
+    {
+      complain (problems, "wrong-type", where, "equipment '%s': 'slurm' must be an object "
+                "{\"partition\", \"account\"}", e->id);
+      return;
+    }
+  JsonObject *so = json_node_get_object (n);
+  g_autoptr (GList) members = json_object_get_members (so);
+  for (GList *m = members; m; m = m->next)
+    if (strcmp (m->data, "partition") != 0 && strcmp (m->data, "account") != 0)
+      complain (problems, "unknown-field", where, "equipment '%s': '%s' is not a field of 'slurm' "
+                "(partition, account)", e->id, (char *) m->data);
+  const char *keys[] = { "partition", "account" };
+  char **fields[] = { &e->slurm_partition, &e->slurm_account };
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+    {
+      JsonNode *v = json_object_get_member (so, keys[k]);
+      if (v == NULL && k == 0)
+        complain (problems, "missing-field", where, "equipment '%s': 'slurm' needs a 'partition'", e->id);
+      if (v == NULL)
+        continue;
+      const char *text = JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING
+                             ? json_node_get_string (v) : NULL;
+      if (!slurm_name (text))
+        complain (problems, "bad-slurm-name", where, "equipment '%s': slurm '%s' must be a Slurm name "
+                  "(letters, digits, '.', '_', '-'; at most 64)", e->id, keys[k]);
+      else
+        *fields[k] = g_strdup (text);
+    }
+}
+
 static void
 load_item (JsonNode *n, const char *where, GPtrArray *items, GHashTable *ids, GPtrArray *problems)
 {
@@ -87,7 +136,7 @@ load_item (JsonNode *n, const char *where, GPtrArray *items, GHashTable *ids, GP
     }
   JsonObject *o = json_node_get_object (n);
   static const char *const keys[] = { "id", "class", "capacity", "cores", "memory_bytes", "gpus",
-                                      "hours", "maintenance", "service", "reliability", NULL };
+                                      "hours", "maintenance", "service", "reliability", "slurm", NULL };
   g_autoptr (GList) members = json_object_get_members (o);
   for (GList *m = members; m; m = m->next)
     if (!g_strv_contains (keys, m->data))
@@ -137,6 +186,7 @@ load_item (JsonNode *n, const char *where, GPtrArray *items, GHashTable *ids, GP
       else
         values[k] = json_node_get_int (v);
     }
+  load_slurm (o, where, e, problems);
   e->capacity = (guint) values[0];
   e->cores = (guint) values[1];
   e->memory_bytes = (guint64) values[2];

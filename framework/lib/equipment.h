@@ -35,6 +35,8 @@ typedef struct {
   GPtrArray *maintenance; /* StrandMaintenance, sorted by start */
   char *where;
   StrandHealth *health;  /* service counters and failure estimate; never NULL */
+  char *slurm_partition; /* compute backed by this Slurm partition (executor-slurm.h); NULL: none */
+  char *slurm_account;   /* the Slurm account its jobs are charged to; NULL: the user's default */
 } StrandEquipment;
 
 typedef struct {

@@ -117,6 +117,7 @@ strand_statement_stage_run (const StrandStageRunFacts *f)
       json_object_set_object_member (internal, "resources", resources);
     }
   set_object_copy (internal, "cache", f->cache);
+  set_object_copy (internal, "placement", f->placement);
 
   JsonArray *deps = json_array_sized_new (f->n_inputs + 1 + f->n_tools);
   for (guint i = 0; i < f->n_inputs; i++)

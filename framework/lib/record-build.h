@@ -57,6 +57,8 @@ typedef struct {
   const char *host_id;        /* required: the host key's id (strand_key_id), or
                                * the builder id "strand:host:<keyid>" whole */
   JsonNode *cache;            /* object: the task's cache key (records.h); may be NULL */
+  JsonNode *placement;        /* object: where it ran, as the executor says (records.h);
+                               * may be NULL */
 } StrandStageRunFacts;
 
 /* Raw data entering the store: an entity. */

@@ -82,6 +82,11 @@
  * {"plugin", "params", "inputs", "resources", "sample"}, "work_dir"}: the task's cache
  * key (the SHA-256 of the canonical JSON of its parts), by which a resumed
  * run finds the output, and where its outputs were staged.
+ *
+ * When an executor ran the attempt elsewhere, internalParameters carry
+ * "placement": for the Slurm executor {"executor": "slurm", "job_id",
+ * "node", "partition", and for a job array's task "array_job_id" and
+ * "array_task_id"; "own_job": true when the task had the job to itself}.
  */
 #pragma once
 

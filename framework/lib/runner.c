@@ -312,6 +312,7 @@ record_attempt (Runner *rn, Task *t, const StrandTaskResult *r)
     .message = r->ok ? NULL : r->message,
     .host_id = strand_provenance_host_id (rn->prov),
     .cache = cache,
+    .placement = r->placement,
   };
   g_autoptr (JsonNode) statement = strand_statement_stage_run (&facts);
   append_record (rn, statement);
@@ -834,7 +835,11 @@ handle_failure (Runner *rn, Task *t)
           t->fallen_back = TRUE;
         }
     }
-  if (d.run_again && d.action == STRAND_ACTION_REROUTE && t->spec->equipment)
+  /* Equipment that is a pool of nodes (a Slurm partition) lost one node:
+   * the next attempt goes to another node of it, not away from it. */
+  gboolean one_node = r->placement != NULL && JSON_NODE_HOLDS_OBJECT (r->placement) &&
+                      json_object_has_member (json_node_get_object (r->placement), "node");
+  if (d.run_again && d.action == STRAND_ACTION_REROUTE && t->spec->equipment && !one_node)
     {
       if (t->excluded == NULL)
         t->excluded = g_ptr_array_new_with_free_func (g_free);

@@ -123,6 +123,7 @@ strand_task_result_free (StrandTaskResult *result)
   g_ptr_array_unref (result->tools);
   g_hash_table_unref (result->metrics);
   g_free (result->log_path);
+  g_clear_pointer (&result->placement, json_node_unref);
   g_free (result);
 }
 
@@ -325,6 +326,8 @@ strand_task_result_to_json (const StrandTaskResult *r)
   json_object_set_int_member (o, "start_us", r->start_us);
   json_object_set_int_member (o, "end_us", r->end_us);
   json_object_set_int_member (o, "max_rss_bytes", (gint64) r->max_rss_bytes);
+  if (r->placement != NULL)
+    json_object_set_member (o, "placement", json_node_copy (r->placement));
   JsonArray *outputs = json_array_new ();
   for (guint i = 0; i < r->outputs->len; i++)
     {
@@ -384,6 +387,9 @@ strand_task_result_from_json (JsonNode *node, GError **error)
   r->start_us = strand_json_int (o, "start_us", 0);
   r->end_us = strand_json_int (o, "end_us", 0);
   r->max_rss_bytes = (guint64) MAX (strand_json_int (o, "max_rss_bytes", 0), 0);
+  JsonNode *pn = json_object_get_member (o, "placement");
+  if (pn != NULL && JSON_NODE_HOLDS_OBJECT (pn))
+    r->placement = json_node_copy (pn);
   JsonNode *on = json_object_get_member (o, "outputs");
   JsonArray *outputs = on && JSON_NODE_HOLDS_ARRAY (on) ? json_node_get_array (on) : NULL;
   for (guint i = 0; outputs && i < json_array_get_length (outputs); i++)

@@ -84,6 +84,8 @@ typedef struct {
   gint64 start_us;
   gint64 end_us;
   guint64 max_rss_bytes;        /* peak resident memory of the worker */
+  JsonNode *placement;          /* object: where it ran, when the executor says
+                                   (a Slurm job, its node); NULL: here */
 } StrandTaskResult;
 
 void strand_task_input_free (StrandTaskInput *input);
