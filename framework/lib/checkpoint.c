@@ -280,8 +280,10 @@ malformed (GError **error, const char *where, guint line, const char *format, ..
 {
   va_list ap;
   va_start (ap, format);
-  g_autofree char *message = g_strdup_vprintf (format, ap);
+  g_autofree char *raw = g_strdup_vprintf (format, ap);
   va_end (ap);
+  /* A message may quote the note's bytes, which need not be UTF-8. */
+  g_autofree char *message = g_utf8_make_valid (raw, -1);
   if (line > 0)
     g_set_error (error, STRAND_CHECKPOINT_ERROR, STRAND_CHECKPOINT_ERROR_MALFORMED, "%s:%u: %s",
                  where, line, message);
