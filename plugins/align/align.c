@@ -42,16 +42,6 @@
 #define MAX_FIELD 256
 #define BAI_MAX_LENGTH (1ll << 29) /* longest reference a .bai can index */
 
-static StrandErrorClass
-io_error_class (int err)
-{
-  if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-    return STRAND_ERROR_STORAGE;
-  if (err == ENOMEM)
-    return STRAND_ERROR_RESOURCE;
-  return STRAND_ERROR_TRANSIENT;
-}
-
 static const char *
 base_name (const char *path)
 {
@@ -191,7 +181,7 @@ check_reads (StrandTask *task, const StrandHost *host, const char *paths[2],
     if ((r[i] = fastq_reader_open (paths[i], base_name (paths[i]))) == NULL)
       {
         int err = errno;
-        ret = host->fail (task, io_error_class (err), "%s: cannot open: %s",
+        ret = host->fail (task, strand_error_class_from_errno (err), "%s: cannot open: %s",
                           paths[i], strerror (err));
       }
   FastqRecord rec[2];
@@ -315,7 +305,7 @@ write_header (StrandTask *task, const StrandHost *host, const char *bam_path,
     }
   free (text);
   if (err)
-    return host->fail (task, io_error_class (err), "%s: write failed: %s",
+    return host->fail (task, strand_error_class_from_errno (err), "%s: write failed: %s",
                        header_path, strerror (err));
   return STRAND_OK;
 }

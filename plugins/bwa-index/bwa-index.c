@@ -39,16 +39,6 @@ static const bool iupac[256] = {
   ['b'] = 1, ['d'] = 1, ['h'] = 1, ['v'] = 1,
 };
 
-static StrandErrorClass
-io_error_class (int err)
-{
-  if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-    return STRAND_ERROR_STORAGE;
-  if (err == ENOMEM)
-    return STRAND_ERROR_RESOURCE;
-  return STRAND_ERROR_TRANSIENT;
-}
-
 static const char *
 base_name (const char *path)
 {
@@ -178,7 +168,7 @@ copy_reference (StrandTask *task, const StrandHost *host, const char *in_path,
     {
       int err = errno ? errno : ENOMEM;
       free (r);
-      return host->fail (task, io_error_class (err), "%s: cannot open: %s",
+      return host->fail (task, strand_error_class_from_errno (err), "%s: cannot open: %s",
                          in_path, strerror (err));
     }
   FILE *out = fopen (out_path, "w");
@@ -187,7 +177,7 @@ copy_reference (StrandTask *task, const StrandHost *host, const char *in_path,
       int err = errno;
       gzclose_r (r->gz);
       free (r);
-      return host->fail (task, io_error_class (err), "%s: cannot create: %s",
+      return host->fail (task, strand_error_class_from_errno (err), "%s: cannot create: %s",
                          out_path, strerror (err));
     }
 
@@ -305,7 +295,7 @@ copy_reference (StrandTask *task, const StrandHost *host, const char *in_path,
       if (fwrite (l, 1, n, out) != n || fputc ('\n', out) == EOF)
         {
           int err = errno;
-          ret = host->fail (task, io_error_class (err), "%s: write failed: %s",
+          ret = host->fail (task, strand_error_class_from_errno (err), "%s: write failed: %s",
                             out_path, strerror (err));
           break;
         }
@@ -351,7 +341,7 @@ copy_reference (StrandTask *task, const StrandHost *host, const char *in_path,
   if (fclose (out) != 0 && ret == STRAND_OK)
     {
       int err = errno;
-      ret = host->fail (task, io_error_class (err), "%s: write failed: %s",
+      ret = host->fail (task, strand_error_class_from_errno (err), "%s: write failed: %s",
                         out_path, strerror (err));
     }
   return ret;
@@ -382,7 +372,7 @@ write_manifest (StrandTask *task, const StrandHost *host, const char *path,
   if (out == NULL)
     {
       int err = errno;
-      return host->fail (task, io_error_class (err), "%s: cannot create: %s",
+      return host->fail (task, strand_error_class_from_errno (err), "%s: cannot create: %s",
                          path, strerror (err));
     }
   uint64_t bases = 0;
@@ -401,7 +391,7 @@ write_manifest (StrandTask *task, const StrandHost *host, const char *path,
   if (fclose (out) != 0 && err == 0)
     err = errno;
   if (err)
-    return host->fail (task, io_error_class (err), "%s: write failed: %s",
+    return host->fail (task, strand_error_class_from_errno (err), "%s: write failed: %s",
                        path, strerror (err));
   host->metric (task, "sequences", (double) seqs->n);
   host->metric (task, "bases", (double) bases);
@@ -445,7 +435,7 @@ run (StrandTask *task, const StrandHost *host)
   if (mkdir (dir, 0755) != 0)
     {
       int err = errno;
-      return host->fail (task, io_error_class (err), "%s: cannot create: %s",
+      return host->fail (task, strand_error_class_from_errno (err), "%s: cannot create: %s",
                          dir, strerror (err));
     }
 

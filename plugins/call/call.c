@@ -30,16 +30,6 @@
 
 #define REFERENCE_NAME "reference.fa"
 
-static StrandErrorClass
-io_error_class (int err)
-{
-  if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-    return STRAND_ERROR_STORAGE;
-  if (err == ENOMEM)
-    return STRAND_ERROR_RESOURCE;
-  return STRAND_ERROR_TRANSIENT;
-}
-
 static const char *
 base_name (const char *path)
 {
@@ -193,7 +183,7 @@ write_header (StrandTask *task, const StrandHost *host, const char *vcf,
           if (out && fclose (out) != 0 && err == 0)
             err = errno;
           if (err)
-            ret = host->fail (task, io_error_class (err),
+            ret = host->fail (task, strand_error_class_from_errno (err),
                               "%s: write failed: %s", header_path,
                               strerror (err));
         }
@@ -332,7 +322,7 @@ run (StrandTask *task, const StrandHost *host)
   /* Side by side, where bcftools looks for the index. */
   if (ret == STRAND_OK
       && (symlink (bam_in, paths.bam) != 0 || symlink (bai_in, paths.bai) != 0))
-    ret = host->fail (task, io_error_class (errno),
+    ret = host->fail (task, strand_error_class_from_errno (errno),
                       "cannot link the BAM into the scratch directory: %s",
                       strerror (errno));
   if (ret == STRAND_OK)

@@ -17,18 +17,6 @@
 #define BUFFER_SIZE (1u << 20)
 #define PROGRESS_SHIFT 26 /* report progress every 64 MiB */
 
-/* Storage exhaustion is its own class: the host may free space or move on;
- * anything else the OS says about a read or write may pass on a retry. */
-static StrandErrorClass
-io_error_class (int err)
-{
-  if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-    return STRAND_ERROR_STORAGE;
-  if (err == ENOMEM)
-    return STRAND_ERROR_RESOURCE;
-  return STRAND_ERROR_TRANSIENT;
-}
-
 /* Reads the "file_name" parameter and checks it names a plain file in the
  * output directory. */
 static int
@@ -95,7 +83,7 @@ copy_file (StrandTask *task, const StrandHost *host, const char *in_path,
   if (in_fd < 0)
     {
       int err = errno;
-      return host->fail (task, io_error_class (err), "%s: cannot open: %s",
+      return host->fail (task, strand_error_class_from_errno (err), "%s: cannot open: %s",
                          in_path, strerror (err));
     }
 
@@ -115,7 +103,7 @@ copy_file (StrandTask *task, const StrandHost *host, const char *in_path,
           if (errno == EINTR)
             continue;
           int err = errno;
-          ret = host->fail (task, io_error_class (err), "%s: read failed: %s",
+          ret = host->fail (task, strand_error_class_from_errno (err), "%s: read failed: %s",
                             in_path, strerror (err));
           break;
         }
@@ -124,7 +112,7 @@ copy_file (StrandTask *task, const StrandHost *host, const char *in_path,
       int err = write_all (out_fd, buf, (size_t) n);
       if (err != 0)
         {
-          ret = host->fail (task, io_error_class (err),
+          ret = host->fail (task, strand_error_class_from_errno (err),
                             "%s: write failed: %s", out_path, strerror (err));
           break;
         }
@@ -181,7 +169,7 @@ run (StrandTask *task, const StrandHost *host)
     {
       int err = errno;
       free (buf);
-      return host->fail (task, io_error_class (err), "%s: cannot create: %s",
+      return host->fail (task, strand_error_class_from_errno (err), "%s: cannot create: %s",
                          out_path, strerror (err));
     }
 
@@ -202,7 +190,7 @@ run (StrandTask *task, const StrandHost *host)
   if (close (out_fd) != 0 && ret == STRAND_OK && errno != EINTR)
     {
       int err = errno;
-      ret = host->fail (task, io_error_class (err), "%s: write failed: %s",
+      ret = host->fail (task, strand_error_class_from_errno (err), "%s: write failed: %s",
                         out_path, strerror (err));
     }
   if (ret != STRAND_OK)

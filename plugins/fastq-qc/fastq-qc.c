@@ -277,16 +277,6 @@ reader_error_class (FastqStatus st)
     }
 }
 
-static StrandErrorClass
-io_error_class (int err)
-{
-  if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-    return STRAND_ERROR_STORAGE;
-  if (err == ENOMEM)
-    return STRAND_ERROR_RESOURCE;
-  return STRAND_ERROR_TRANSIENT;
-}
-
 static const char *
 base_name (const char *path)
 {
@@ -552,7 +542,7 @@ fail_write (StrandTask *task, const StrandHost *host, const char *path,
   if (err < 0)
     return host->fail (task, STRAND_ERROR_INTERNAL,
                        "%s: compression failed", path);
-  return host->fail (task, io_error_class (err), "%s: write failed: %s", path,
+  return host->fail (task, strand_error_class_from_errno (err), "%s: write failed: %s", path,
                      strerror (err));
 }
 
@@ -723,7 +713,7 @@ open_writer (StrandTask *task, const StrandHost *host, const Params *p,
   w->gz = gzopen (w->path, mode);
   w->buf = malloc (WRITER_BUFFER);
   if (w->gz == NULL || w->buf == NULL)
-    return host->fail (task, io_error_class (errno ? errno : ENOMEM),
+    return host->fail (task, strand_error_class_from_errno (errno ? errno : ENOMEM),
                        "%s: cannot create: %s", w->path,
                        strerror (errno ? errno : ENOMEM));
   return STRAND_OK;
@@ -848,7 +838,7 @@ run (StrandTask *task, const StrandHost *host)
       if (job.readers[i] == NULL)
         {
           int err = errno;
-          ret = host->fail (task, io_error_class (err), "%s: cannot open: %s",
+          ret = host->fail (task, strand_error_class_from_errno (err), "%s: cannot open: %s",
                             paths[i], strerror (err));
         }
       else if (p.trim)

@@ -139,6 +139,11 @@ test_abi_enums (void)
   g_assert_cmpuint (STRAND_PORT_MULTIPLE, ==, 2);
   g_assert_cmpuint (STRAND_STAGE_DETERMINISTIC, ==, 1);
   g_assert_cmpuint (STRAND_STAGE_PER_RUN, ==, 2);
+  /* The SDK's errno classification, which every plugin's I/O failures use. */
+  g_assert_cmpint (strand_error_class_from_errno (ENOSPC), ==, STRAND_ERROR_STORAGE);
+  g_assert_cmpint (strand_error_class_from_errno (EDQUOT), ==, STRAND_ERROR_STORAGE);
+  g_assert_cmpint (strand_error_class_from_errno (ENOMEM), ==, STRAND_ERROR_RESOURCE);
+  g_assert_cmpint (strand_error_class_from_errno (EIO), ==, STRAND_ERROR_TRANSIENT);
 }
 
 /* A plugin built against a newer SDK probes the host table before calling a

@@ -10,6 +10,7 @@
 #ifndef STRAND_ABI_H
 #define STRAND_ABI_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,22 @@ typedef enum {
   STRAND_ERROR_INTERNAL,      /* a bug in the stage */
   STRAND_ERROR_CLASS_COUNT
 } StrandErrorClass;
+
+/* How a stage classifies a failed system call: a full disk or quota is
+ * storage, no memory is a resource shortage, anything else transient. */
+static inline StrandErrorClass
+strand_error_class_from_errno (int err)
+{
+  if (err == ENOSPC || err == EFBIG
+#ifdef EDQUOT
+      || err == EDQUOT
+#endif
+  )
+    return STRAND_ERROR_STORAGE;
+  if (err == ENOMEM)
+    return STRAND_ERROR_RESOURCE;
+  return STRAND_ERROR_TRANSIENT;
+}
 
 typedef enum {
   STRAND_LOG_ERROR = 0,
