@@ -504,6 +504,7 @@ build_spec (Runner *rn, Task *t, StrandPlanInputs *ready, GError **error)
     spec->sample_meta = g_hash_table_ref (t->sample->meta);
   if (spec->memory_bytes > 0)
     spec->memory_bytes = (guint64) ((double) spec->memory_bytes * t->memory_factor);
+  spec->scratch_bytes = (guint64) ((double) spec->scratch_bytes * t->memory_factor);
   if (rn->opt->task_timeout_us > 0)
     spec->timeout_us = (gint64) ((double) rn->opt->task_timeout_us * t->time_factor);
   *ready = strand_plan_task_inputs (rn->plan, t->plan, rn->results, rn->store, spec, error);
