@@ -223,8 +223,7 @@ list_dir (FILE *out, const char *root, const char *rel)
               list_dir (out, root, child);
             }
           else
-            fprintf (out, "%s %lld%s\n", child, (long long) st.st_size,
-                     (st.st_mode & S_IXUSR) ? " exec" : "");
+            fprintf (out, "%s %lld\n", child, (long long) st.st_size);
         }
       free (names[i]);
     }
