@@ -504,6 +504,7 @@ build_spec (Runner *rn, Task *t, StrandPlanInputs *ready, GError **error)
     spec->sample_meta = g_hash_table_ref (t->sample->meta);
   if (spec->memory_bytes > 0)
     spec->memory_bytes = (guint64) ((double) spec->memory_bytes * t->memory_factor);
+  spec->scratch_bytes = (guint64) ((double) spec->scratch_bytes * t->memory_factor);
   if (rn->opt->task_timeout_us > 0)
     spec->timeout_us = (gint64) ((double) rn->opt->task_timeout_us * t->time_factor);
   *ready = strand_plan_task_inputs (rn->plan, t->plan, rn->results, rn->store, spec, error);
@@ -977,22 +978,19 @@ on_result (Runner *rn, Task *t, StrandTaskResult *r)
           char sha[65], md5[33];
           if (out->tree)
             {
-              /* A directory's name is its manifest's digest, known once its
-               * files are stored: a tree is stored before its record. */
-              StrandObjectInfo info;
+              /* A directory is named by its manifest's digest, taken here
+               * without storing anything: like a file, it is stored after
+               * its record. */
               g_autoptr (StrandDirTree) tree = NULL;
-              if (!strand_store_ingest_tree (rn->store, out->path, FALSE, &info, &tree, &error))
-                fail_result (r, g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_NO_SPACE)
-                                    ? STRAND_ERROR_STORAGE
-                                    : g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_INVALID)
+              if (!strand_store_digest_tree (rn->store, out->path, sha, &tree, &error))
+                fail_result (r, g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_INVALID)
                                     ? STRAND_ERROR_INTERNAL : STRAND_ERROR_TRANSIENT,
-                             "output '%s' could not be stored: %s", out->port, error->message);
+                             "output '%s' could not be read: %s", out->port, error->message);
               else
                 {
-                  out->sha256 = g_strdup (info.sha256);
+                  out->sha256 = g_strdup (sha);
                   out->size = tree->bytes;
-                  g_free (out->path);
-                  out->path = strand_store_object_path (rn->store, info.sha256);
+                  total += tree->bytes;
                 }
               continue;
             }
@@ -1041,11 +1039,11 @@ publish (Runner *rn, Task *t)
       StrandTaskOutput *out = r->outputs->pdata[i];
       g_autoptr (GError) error = NULL;
       StrandObjectInfo info;
-      if (out->tree)
-        continue; /* stored with its record */
       if (g_hash_table_contains (rn->damaged, out->sha256))
         strand_store_remove (rn->store, out->sha256, NULL);
-      if (!strand_store_ingest_file (rn->store, out->path, allow_link, &info, &error))
+      /* A tree's members first, its manifest last. */
+      if (out->tree ? !strand_store_put_tree (rn->store, out->path, out->sha256, allow_link, &info, &error)
+                    : !strand_store_ingest_file (rn->store, out->path, allow_link, &info, &error))
         {
           fail_result (r, g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_NO_SPACE)
                               ? STRAND_ERROR_STORAGE : STRAND_ERROR_TRANSIENT,
@@ -1055,7 +1053,7 @@ publish (Runner *rn, Task *t)
         }
       g_free (out->path);
       out->path = strand_store_object_path (rn->store, info.sha256);
-      if (corrupt)
+      if (corrupt && !out->tree)
         strand_faults_corrupt_file (out->path, corrupt, strand_faults_seed (rn->opt->faults), NULL);
     }
   finish_task (rn, t, "ok", TRUE);

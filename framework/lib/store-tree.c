@@ -58,8 +58,36 @@ compare_entries (gconstpointer a, gconstpointer b)
 
 /* ---- storing a directory -------------------------------------------------- */
 
+/* What a walk does with each file: store it, or only learn its digest. */
+typedef enum {
+  PASS_STORE,
+  PASS_DIGEST,
+} TreePass;
+
+/* One file of the tree: its digest and size in `info`. The digest pass
+ * first takes the file's write bits away (0444, or 0555 for an executable):
+ * what is hashed is then what will be stored, and a 0444 file can become
+ * the store's object by a hard link. */
 static gboolean
-walk (StrandStore *store, const char *root, const char *rel, gboolean allow_link,
+member (StrandStore *store, const char *path, const struct stat *st, TreePass pass,
+        gboolean allow_link, StrandObjectInfo *info, GError **error)
+{
+  if (pass == PASS_STORE)
+    return strand_store_ingest_file (store, path, allow_link, info, error);
+  mode_t sealed = (st->st_mode & S_IXUSR) ? 0555 : 0444;
+  if ((st->st_mode & 07777) != sealed && g_chmod (path, sealed) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_IO, "cannot make %s read-only: %s",
+                   path, g_strerror (saved));
+      return FALSE;
+    }
+  info->size = (guint64) st->st_size;
+  return strand_store_file_digest (store, path, info->sha256, info->md5, error);
+}
+
+static gboolean
+walk (StrandStore *store, const char *root, const char *rel, TreePass pass, gboolean allow_link,
       StrandDirTree *tree, GError **error)
 {
   g_autofree char *abs = rel ? g_build_filename (root, rel, NULL) : g_strdup (root);
@@ -82,13 +110,13 @@ walk (StrandStore *store, const char *root, const char *rel, gboolean allow_link
       if (S_ISDIR (st.st_mode))
         {
           g_ptr_array_add (tree->dirs, g_strdup (child_rel));
-          if (!walk (store, root, child_rel, allow_link, tree, error))
+          if (!walk (store, root, child_rel, pass, allow_link, tree, error))
             return FALSE;
         }
       else if (S_ISREG (st.st_mode))
         {
           StrandObjectInfo info;
-          if (!strand_store_ingest_file (store, child, allow_link, &info, error))
+          if (!member (store, child, &st, pass, allow_link, &info, error))
             return FALSE;
           StrandDirEntry *e = g_new0 (StrandDirEntry, 1);
           e->path = g_steal_pointer (&child_rel);
@@ -143,24 +171,45 @@ tree_to_canonical_json (const StrandDirTree *tree)
   return strand_canonical_json (root);
 }
 
-gboolean
-strand_store_ingest_tree (StrandStore *store, const char *dir, gboolean allow_link,
-                          StrandObjectInfo *info, StrandDirTree **tree_out, GError **error)
+/* Walks `dir` with `pass` into a sorted listing and its manifest. */
+static StrandDirTree *
+list_tree (StrandStore *store, const char *dir, TreePass pass, gboolean allow_link,
+           char **manifest, GError **error)
 {
-  g_return_val_if_fail (store != NULL && dir != NULL && info != NULL, FALSE);
   struct stat st;
   if (lstat (dir, &st) != 0 || !S_ISDIR (st.st_mode))
     {
       g_set_error (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_INVALID, "%s is not a directory",
                    dir);
-      return FALSE;
+      return NULL;
     }
   g_autoptr (StrandDirTree) tree = tree_new ();
-  if (!walk (store, dir, NULL, allow_link, tree, error))
-    return FALSE;
+  if (!walk (store, dir, NULL, pass, allow_link, tree, error))
+    return NULL;
   g_ptr_array_sort (tree->dirs, compare_paths);
   g_ptr_array_sort (tree->entries, compare_entries);
-  g_autofree char *manifest = tree_to_canonical_json (tree);
+  *manifest = tree_to_canonical_json (tree);
+  return g_steal_pointer (&tree);
+}
+
+/* Stores the members of `dir`, then its manifest, provided the manifest's
+ * digest is `expected` (when not NULL). */
+static gboolean
+store_tree (StrandStore *store, const char *dir, const char *expected, gboolean allow_link,
+            StrandObjectInfo *info, StrandDirTree **tree_out, GError **error)
+{
+  g_autofree char *manifest = NULL;
+  g_autoptr (StrandDirTree) tree = list_tree (store, dir, PASS_STORE, allow_link, &manifest, error);
+  if (tree == NULL)
+    return FALSE;
+  if (expected != NULL)
+    {
+      g_autofree char *sha = strand_sha256_hex (manifest, strlen (manifest));
+      if (strcmp (sha, expected) != 0)
+        return g_set_error (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_IO,
+                            "%s changed since its digest was taken: it is now tree %s, not %s",
+                            dir, sha, expected), FALSE;
+    }
   g_autoptr (StrandStoreWriter) w = strand_store_writer_new (store, error);
   if (w == NULL || !strand_store_writer_write (w, manifest, strlen (manifest), error))
     return FALSE;
@@ -169,6 +218,38 @@ strand_store_ingest_tree (StrandStore *store, const char *dir, gboolean allow_li
   if (tree_out)
     *tree_out = g_steal_pointer (&tree);
   return TRUE;
+}
+
+gboolean
+strand_store_ingest_tree (StrandStore *store, const char *dir, gboolean allow_link,
+                          StrandObjectInfo *info, StrandDirTree **tree_out, GError **error)
+{
+  g_return_val_if_fail (store != NULL && dir != NULL && info != NULL, FALSE);
+  return store_tree (store, dir, NULL, allow_link, info, tree_out, error);
+}
+
+gboolean
+strand_store_digest_tree (StrandStore *store, const char *dir, char sha256[65],
+                          StrandDirTree **tree_out, GError **error)
+{
+  g_return_val_if_fail (store != NULL && dir != NULL && sha256 != NULL, FALSE);
+  g_autofree char *manifest = NULL;
+  g_autoptr (StrandDirTree) tree = list_tree (store, dir, PASS_DIGEST, FALSE, &manifest, error);
+  if (tree == NULL)
+    return FALSE;
+  g_autofree char *sha = strand_sha256_hex (manifest, strlen (manifest));
+  memcpy (sha256, sha, 65);
+  if (tree_out)
+    *tree_out = g_steal_pointer (&tree);
+  return TRUE;
+}
+
+gboolean
+strand_store_put_tree (StrandStore *store, const char *dir, const char *sha256,
+                       gboolean allow_link, StrandObjectInfo *info, GError **error)
+{
+  g_return_val_if_fail (store != NULL && dir != NULL && sha256 != NULL && info != NULL, FALSE);
+  return store_tree (store, dir, sha256, allow_link, info, NULL, error);
 }
 
 /* ---- reading a tree ------------------------------------------------------- */

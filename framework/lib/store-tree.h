@@ -46,6 +46,26 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (StrandDirTree, strand_dir_tree_free)
 gboolean strand_store_ingest_tree (StrandStore *store, const char *dir, gboolean allow_link,
                                    StrandObjectInfo *info, StrandDirTree **tree, GError **error);
 
+/* A task's directory output is recorded before it is stored (an object
+ * becomes visible only after a record names it), in two passes:
+ *
+ * strand_store_digest_tree() stores nothing: it takes the write bits off
+ * every file under `dir` (0444; 0555 for an executable), hashes each once
+ * through the store's digest cache, and gives the manifest's digest (the
+ * tree's name, 64 hex digits and a NUL) and the listing (`tree`, may be
+ * NULL). Errors as strand_store_ingest_tree's.
+ *
+ * strand_store_put_tree(), once the digest is recorded, stores the members
+ * and then the manifest. The cache knows every member, so none is hashed
+ * again: an object already there costs nothing, a new one (with
+ * `allow_link`) is a hard link of the read-only file. IO, naming both
+ * digests, when the directory no longer makes tree `sha256`; the manifest
+ * is then not stored. */
+gboolean strand_store_digest_tree (StrandStore *store, const char *dir, char sha256[65],
+                                   StrandDirTree **tree, GError **error);
+gboolean strand_store_put_tree (StrandStore *store, const char *dir, const char *sha256,
+                                gboolean allow_link, StrandObjectInfo *info, GError **error);
+
 /* Parses a manifest's bytes. INVALID, naming the fault, for anything that is
  * not a well-formed tree: unsafe paths (absolute, "..", empty parts), entries
  * out of order or repeated, bad digests. */

@@ -1054,11 +1054,13 @@ link_eligible (StrandStore *store, const struct stat *st)
          objects.st_dev == st->st_dev;
 }
 
+/* `cached`: digests.sqlite gave the digest of this very inode, unchanged
+ * since (identity, size, mtime), so it is not read again. */
 static TryResult
 try_hardlink (StrandStore *store, int src, const char *path, const struct stat *st,
-              StrandObjectInfo *out, GError **error)
+              gboolean cached, StrandObjectInfo *out, GError **error)
 {
-  if (!hash_input (src, path, st, out->sha256, out->md5, error))
+  if (!cached && !hash_input (src, path, st, out->sha256, out->md5, error))
     return TRY_FAILED;
   if (object_present (store, out->sha256, out->size))
     {
@@ -1179,7 +1181,7 @@ ingest_open (StrandStore *store, int src, const char *path, const struct stat *s
     {
       TryResult r = try_reflink (store, src, path, st, out, error);
       if (r == TRY_NEXT && allow_link && link_eligible (store, st))
-        r = try_hardlink (store, src, path, st, out, error);
+        r = try_hardlink (store, src, path, st, cached, out, error);
       store_release (store, &reserved);
       if (r != TRY_NEXT)
         return r == TRY_DONE;

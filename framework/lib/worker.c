@@ -30,6 +30,7 @@ extern char **environ;
 #include "host-table.h"
 #include "json-util.h"
 #include "plugin-load.h"
+#include "worker-scratch.h"
 
 /* Exit codes of the worker process itself. */
 #define WORKER_EXIT_OK 0
@@ -256,6 +257,8 @@ worker_main (const StrandTaskSpec *spec, int report_fd, const char *log_path, pi
       break;
     }
 
+  /* Its thread is the worker's: started before the memory limit is set. */
+  StrandScratchWatch *scratch = strand_scratch_watch_start (spec, report_fd);
   if (spec->memory_bytes > 0)
     {
       /* What the stage allocates must count: heap the host freed before the
@@ -278,6 +281,9 @@ worker_main (const StrandTaskSpec *spec, int report_fd, const char *log_path, pi
     }
   int rc = desc->run (&task, strand_host_table ());
   oom_report_fd = -1; /* run() returned: whatever it says stands */
+  /* A stage that failed said why first; one that succeeded must have kept
+   * to its scratch. */
+  strand_scratch_watch_stop (scratch, rc == STRAND_OK);
   send_done (&task, rc);
   fflush (NULL);
   /* No cleanup: the process ends here and the plugin stays mapped. */

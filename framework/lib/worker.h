@@ -16,6 +16,8 @@
  * delegated cgroup v2 with the memory controller is writable ($STRAND_CGROUP
  * or the host's own), a cgroup per task with memory.max, whose
  * memory.events tells of OOM kills. It dies with the host (PR_SET_PDEATHSIG).
+ * A task that declares scratch is held to it while it runs by a thread of
+ * the worker (worker-scratch.h).
  * Inputs marked `verify` are re-hashed first: a digest mismatch fails the
  * task as an integrity violation before the stage sees a byte.
  *
