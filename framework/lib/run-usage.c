@@ -184,28 +184,25 @@ strand_run_usage_text (JsonNode *usage)
 
   JsonArray *equipment = json_object_get_array_member (o, "equipment");
   guint n = json_array_get_length (equipment);
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) counts = g_ptr_array_new_with_free_func (g_free);
   int name_width = 0, count_width = 0;
   for (guint i = 0; i < n; i++)
     {
       JsonObject *e = json_array_get_object_element (equipment, i);
       const char *id = json_object_get_string_member (e, "id");
-      gint64 t = json_object_get_int_member (e, "tasks");
-      char *name = g_strdup (id ? id : "(no equipment)");
-      char *count = g_strdup_printf ("%" G_GINT64_FORMAT " %s", t, plural (t, "task", "tasks"));
-      name_width = MAX (name_width, (int) g_utf8_strlen (name, -1));
+      g_autofree char *count = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member (e, "tasks"));
+      name_width = MAX (name_width, (int) g_utf8_strlen (id ? id : "(no equipment)", -1));
       count_width = MAX (count_width, (int) strlen (count));
-      g_ptr_array_add (names, name);
-      g_ptr_array_add (counts, count);
     }
   for (guint i = 0; i < n; i++)
     {
       JsonObject *e = json_array_get_object_element (equipment, i);
-      const char *name = names->pdata[i];
-      g_string_append_printf (text, "  %s%*s  %*s", name,
-                              name_width - (int) g_utf8_strlen (name, -1), "", count_width,
-                              (const char *) counts->pdata[i]);
+      const char *id = json_object_get_string_member (e, "id");
+      const char *name = id ? id : "(no equipment)";
+      gint64 t = json_object_get_int_member (e, "tasks");
+      /* Names to the left, counts to the right, "task " and "tasks" as wide. */
+      g_string_append_printf (text, "  %s%*s  %*" G_GINT64_FORMAT " %s", name,
+                              name_width - (int) g_utf8_strlen (name, -1), "", count_width, t,
+                              plural (t, "task ", "tasks"));
       g_autofree char *busy = format_seconds (json_object_get_double_member (e, "busy_seconds"));
       if (json_object_get_null_member (e, "busy_share"))
         g_string_append_printf (text, "  busy %s\n", busy);
