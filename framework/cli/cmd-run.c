@@ -108,8 +108,11 @@ print_summary (const StrandRun *run, const StrandPipeline *pipeline, const Stran
     }
   if (made->len > 0)
     {
+      /* GLib puts a no-break space between number and unit. */
       g_autofree char *size = g_format_size (bytes);
-      printf ("outputs (%s in the store): %s\n", size, made->str);
+      g_auto (GStrv) parts = g_strsplit (size, "\u00a0", -1);
+      g_autofree char *plain = g_strjoinv (" ", parts);
+      printf ("outputs (%s in the store): %s\n", plain, made->str);
     }
   printf ("  all of them: %s export %s --ro-crate DIR --store %s\n"
           "  the run as one file: %s archive %s -o FILE.tar.zst --store %s\n",
