@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "executor-slurm.h"
 #include "run-report.h"
+#include "run-usage.h"
 #include "runner.h"
 #include "validator.h"
 
@@ -67,6 +68,71 @@ on_progress (const StrandTaskRecord *record, const StrandRunCounts *c, gpointer 
       p->line_shown = TRUE;
     }
   fflush (stdout);
+}
+
+/* What the operator reads when the run ends: the pipeline's figures per
+ * sample and over the samples, how the equipment was used, and commands to
+ * copy-paste for the outputs and their lineage. */
+static void
+print_summary (const StrandRun *run, const StrandPipeline *pipeline, const StrandInventory *inventory,
+               const char *store_dir)
+{
+  const char *prog = strand_cli_program;
+  if (pipeline->report->len > 0)
+    {
+      g_autoptr (JsonNode) report = strand_run_report (run, pipeline);
+      g_autofree char *table = strand_run_report_text (report);
+      printf ("\n%s\n", table);
+    }
+  printf ("run %s %s: %u task%s ok, %u reused, %u failed, %u skipped\n", run->run_id, run->status,
+          run->succeeded, run->succeeded == 1 ? "" : "s", run->cached, run->failed, run->skipped);
+  g_autoptr (JsonNode) usage = strand_run_usage (run, inventory);
+  g_autofree char *usage_text = strand_run_usage_text (usage);
+  fputs (usage_text, stdout);
+  printf ("summary: %s/run.json\n", run->run_dir);
+
+  g_autoptr (JsonNode) outputs = strand_run_outputs (run, pipeline);
+  JsonObject *o = json_node_get_object (outputs);
+  JsonArray *list = json_object_get_array_member (o, "outputs");
+  g_autoptr (GString) made = g_string_new (NULL);
+  guint64 bytes = 0;
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *e = json_array_get_object_element (list, i);
+      gint64 files = json_object_get_int_member (e, "files");
+      if (files == 0)
+        continue;
+      bytes += (guint64) json_object_get_int_member (e, "bytes");
+      g_string_append_printf (made, "%s%" G_GINT64_FORMAT " %s", made->len ? ", " : "", files,
+                              json_object_get_string_member (e, "output"));
+    }
+  if (made->len > 0)
+    {
+      /* GLib puts a no-break space between number and unit. */
+      g_autofree char *size = g_format_size (bytes);
+      g_auto (GStrv) parts = g_strsplit (size, "\u00a0", -1);
+      g_autofree char *plain = g_strjoinv (" ", parts);
+      printf ("outputs (%s in the store): %s\n", plain, made->str);
+    }
+  printf ("  all of them: %s export %s --ro-crate DIR --store %s\n"
+          "  the run as one file: %s archive %s -o FILE.tar.zst --store %s\n",
+          prog, run->run_id, store_dir, prog, run->run_id, store_dir);
+  JsonObject *ex = json_object_get_null_member (o, "example") ? NULL
+                                                               : json_object_get_object_member (o, "example");
+  if (ex != NULL)
+    {
+      const char *sample = json_object_get_null_member (ex, "sample") ? NULL
+                                                                       : json_object_get_string_member (ex, "sample");
+      const char *name = json_object_get_string_member (ex, "name");
+      const char *sha = json_object_get_string_member (ex, "sha256");
+      printf ("%s%s%s (%s): copy it out, and see where it came from:\n"
+              "  %s store get %s %s --store %s\n  %s lineage %s --store %s\n",
+              sample ? sample : "", sample ? "'s " : "", json_object_get_string_member (ex, "output"),
+              name, prog, sha, name, store_dir, prog, sha, store_dir);
+    }
+  printf ("the whole run's provenance: %s lineage %s --store %s\n", prog, run->run_id, store_dir);
+  if (strcmp (run->status, "complete") != 0 && strcmp (run->status, "failed") != 0)
+    printf ("resume with: %s run ... --resume --store %s\n", prog, store_dir);
 }
 
 typedef struct {
@@ -279,6 +345,7 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
   if (set->json)
     {
       g_autoptr (JsonNode) node = strand_run_to_json (run, pipeline);
+      strand_run_summary_add (node, run, pipeline, set->inventory);
       g_autoptr (JsonGenerator) gen = json_generator_new ();
       json_generator_set_pretty (gen, TRUE);
       json_generator_set_root (gen, node);
@@ -286,22 +353,7 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
       printf ("%s\n", text);
     }
   else
-    {
-      if (pipeline->report->len > 0)
-        {
-          g_autoptr (JsonNode) report = strand_run_report (run, pipeline);
-          g_autofree char *table = strand_run_report_text (report);
-          printf ("\n%s\n", table);
-        }
-      printf ("run %s %s: %u task%s ok, %u reused, %u failed, %u skipped\nsummary: %s/run.json\n"
-              "provenance: %s lineage %s --store %s\n", run->run_id, run->status,
-              run->succeeded, run->succeeded == 1 ? "" : "s", run->cached, run->failed, run->skipped,
-              run->run_dir, strand_cli_program, run->run_id, store_dir);
-      printf ("outputs: %s export %s --ro-crate DIR --store %s (or archive %s -o FILE.tar.zst)\n",
-              strand_cli_program, run->run_id, store_dir, run->run_id);
-      if (strcmp (run->status, "complete") != 0 && strcmp (run->status, "failed") != 0)
-        printf ("resume with: %s run ... --resume --store %s\n", strand_cli_program, store_dir);
-    }
+    print_summary (run, pipeline, set->inventory, store_dir);
   return strcmp (run->status, "complete") == 0 ? STRAND_EXIT_OK : STRAND_EXIT_FAILED;
 }
 

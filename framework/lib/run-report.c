@@ -3,6 +3,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "formats.h"
+#include "run-usage.h"
+
 typedef struct {
   const char *sample;     /* NULL: the run's own tasks */
   const char *stopped_at; /* the first stage that failed */
@@ -33,6 +36,104 @@ row_free (gpointer p)
   Row *r = p;
   g_hash_table_unref (r->values);
   g_free (r);
+}
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* Each column over the samples that have a figure in it (the run's own row
+ * is not a sample): how many, min, median (the mean of the middle two for
+ * an even count) and max. */
+static void
+add_column_summaries (JsonBuilder *b, GPtrArray *rows, GPtrArray *columns)
+{
+  json_builder_set_member_name (b, "summary");
+  json_builder_begin_array (b);
+  for (guint c = 0; c < columns->len; c++)
+    {
+      g_autoptr (GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
+      for (guint i = 0; i < rows->len; i++)
+        {
+          const Row *row = rows->pdata[i];
+          double *v = g_hash_table_lookup (row->values, columns->pdata[c]);
+          if (row->sample != NULL && v != NULL && isfinite (*v))
+            g_array_append_val (values, *v);
+        }
+      if (values->len == 0)
+        continue;
+      g_array_sort (values, compare_doubles);
+      const double *v = (const double *) values->data;
+      guint n = values->len;
+      double median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "column");
+      json_builder_add_string_value (b, columns->pdata[c]);
+      json_builder_set_member_name (b, "samples");
+      json_builder_add_int_value (b, n);
+      json_builder_set_member_name (b, "min");
+      json_builder_add_double_value (b, v[0]);
+      json_builder_set_member_name (b, "median");
+      json_builder_add_double_value (b, median);
+      json_builder_set_member_name (b, "max");
+      json_builder_add_double_value (b, v[n - 1]);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+/* How many samples came through every stage, and where the others stopped:
+ * a QC stage that fails a sample shows as failures at that stage. */
+static void
+add_verdicts (JsonBuilder *b, GPtrArray *rows)
+{
+  guint samples = 0, ok = 0, failed = 0, incomplete = 0;
+  g_autoptr (GPtrArray) stages = g_ptr_array_new (); /* where failures stopped, first seen first */
+  g_autoptr (GArray) counts = g_array_new (FALSE, TRUE, sizeof (guint));
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const Row *row = rows->pdata[i];
+      if (row->sample == NULL)
+        continue;
+      samples++;
+      if (row->failure == NULL)
+        {
+          row->incomplete ? incomplete++ : ok++;
+          continue;
+        }
+      failed++;
+      guint k = 0;
+      while (k < stages->len && strcmp (stages->pdata[k], row->stopped_at) != 0)
+        k++;
+      if (k == stages->len)
+        {
+          g_ptr_array_add (stages, (gpointer) row->stopped_at);
+          g_array_set_size (counts, stages->len);
+        }
+      g_array_index (counts, guint, k)++;
+    }
+  json_builder_set_member_name (b, "verdicts");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "samples");
+  json_builder_add_int_value (b, samples);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_int_value (b, ok);
+  json_builder_set_member_name (b, "failed");
+  json_builder_add_int_value (b, failed);
+  json_builder_set_member_name (b, "incomplete");
+  json_builder_add_int_value (b, incomplete);
+  json_builder_set_member_name (b, "failed_at");
+  json_builder_begin_object (b);
+  for (guint k = 0; k < stages->len; k++)
+    {
+      json_builder_set_member_name (b, stages->pdata[k]);
+      json_builder_add_int_value (b, g_array_index (counts, guint, k));
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
 }
 
 JsonNode *
@@ -116,6 +217,8 @@ strand_run_report (const StrandRun *run, const StrandPipeline *pipeline)
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  add_column_summaries (b, rows, pipeline->report);
+  add_verdicts (b, rows);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -156,6 +259,68 @@ format_value (Format format, double v)
     default:
       return g_strdup_printf ("%.2f", v);
     }
+}
+
+/* Beneath the table: each column over two samples or more as min / median
+ * / max, then how many samples passed. `formats` are the columns'. */
+static void
+append_summary (GString *text, JsonObject *report, const Format *formats)
+{
+  JsonArray *columns = json_object_get_array_member (report, "columns");
+  JsonArray *summary = json_object_get_array_member (report, "summary");
+  JsonObject *verdicts = json_object_get_object_member (report, "verdicts");
+  g_autoptr (GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (cells, g_strdup_printf ("over %" G_GINT64_FORMAT " samples",
+                                           json_object_get_int_member (verdicts, "samples")));
+  g_ptr_array_add (cells, g_strdup ("min"));
+  g_ptr_array_add (cells, g_strdup ("median"));
+  g_ptr_array_add (cells, g_strdup ("max"));
+  for (guint i = 0; i < json_array_get_length (summary); i++)
+    {
+      JsonObject *s = json_array_get_object_element (summary, i);
+      if (json_object_get_int_member (s, "samples") < 2)
+        continue;
+      const char *column = json_object_get_string_member (s, "column");
+      guint c = 0;
+      while (g_strcmp0 (json_array_get_string_element (columns, c), column) != 0)
+        c++;
+      g_ptr_array_add (cells, g_strdup_printf ("  %s", column));
+      g_ptr_array_add (cells, format_value (formats[c], json_object_get_double_member (s, "min")));
+      g_ptr_array_add (cells, format_value (formats[c], json_object_get_double_member (s, "median")));
+      g_ptr_array_add (cells, format_value (formats[c], json_object_get_double_member (s, "max")));
+    }
+  guint width[4] = { 0 };
+  for (guint i = 0; i < cells->len; i++)
+    width[i % 4] = MAX (width[i % 4], (guint) g_utf8_strlen (cells->pdata[i], -1));
+  for (guint i = 0; cells->len > 4 && i < cells->len; i += 4)
+    {
+      const char *name = cells->pdata[i];
+      g_string_append_printf (text, "%s%s%*s", i == 0 ? "\n" : "", name,
+                              (int) (width[0] - g_utf8_strlen (name, -1)), "");
+      for (guint k = 1; k < 4; k++)
+        g_string_append_printf (text, "  %*s", (int) width[k], (const char *) cells->pdata[i + k]);
+      g_string_append_c (text, '\n');
+    }
+
+  gint64 samples = json_object_get_int_member (verdicts, "samples");
+  gint64 ok = json_object_get_int_member (verdicts, "ok");
+  gint64 failed = json_object_get_int_member (verdicts, "failed");
+  gint64 incomplete = json_object_get_int_member (verdicts, "incomplete");
+  g_string_append_printf (text, "\n%" G_GINT64_FORMAT " sample%s: %" G_GINT64_FORMAT
+                          " passed every stage", samples, samples == 1 ? "" : "s", ok);
+  if (failed > 0)
+    {
+      g_string_append_printf (text, ", %" G_GINT64_FORMAT " failed (", failed);
+      JsonObject *at = json_object_get_object_member (verdicts, "failed_at");
+      g_autoptr (GList) stages = json_object_get_members (at);
+      for (GList *l = stages; l; l = l->next)
+        g_string_append_printf (text, "%s%" G_GINT64_FORMAT " at %s", l == stages ? "" : ", ",
+                                json_object_get_int_member (at, l->data), (const char *) l->data);
+      g_string_append_c (text, ')');
+    }
+  if (incomplete > 0)
+    g_string_append_printf (text, ", %" G_GINT64_FORMAT " incomplete", incomplete);
+  g_string_append_c (text, '\n');
 }
 
 char *
@@ -215,5 +380,124 @@ strand_run_report_text (JsonNode *report)
         }
       g_string_append_c (text, '\n');
     }
+  append_summary (text, o, formats + 2);
   return g_string_free (text, FALSE);
+}
+
+/* ---- the pipeline's outputs ------------------------------------------------------- */
+
+/* The product an analyst asks about first, by the format of its port:
+ * variant calls, then alignments, then reads. */
+static guint
+format_rank (const StrandPipeline *pipeline, const char *stage_port)
+{
+  static const char *const ranked[] = { "vcf", "bcf", "cram", "bam", "fastq" };
+  const char *dot = strchr (stage_port, '.');
+  g_autofree char *stage_id = g_strndup (stage_port, dot ? (gsize) (dot - stage_port) : strlen (stage_port));
+  const StrandStage *stage = strand_pipeline_find_stage (pipeline, stage_id);
+  const StrandPluginInfo *plugin = stage ? stage->resolved : NULL;
+  for (guint i = 0; dot && plugin && i < plugin->outputs->len; i++)
+    {
+      const StrandPortInfo *port = plugin->outputs->pdata[i];
+      if (strcmp (port->name, dot + 1) != 0 || port->formats == NULL)
+        continue;
+      guint best = G_N_ELEMENTS (ranked);
+      g_auto (GStrv) formats = strand_formats_split (port->formats);
+      for (char **f = formats; *f; f++)
+        for (guint r = 0; r < best; r++)
+          if (strcmp (*f, ranked[r]) == 0)
+            best = r;
+      return best;
+    }
+  return G_N_ELEMENTS (ranked);
+}
+
+JsonNode *
+strand_run_outputs (const StrandRun *run, const StrandPipeline *pipeline)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "outputs");
+  json_builder_begin_array (b);
+  const StrandTaskRecord *example_task = NULL;
+  const StrandTaskOutput *example = NULL;
+  const char *example_output = NULL;
+  guint example_rank = G_MAXUINT;
+  for (guint p = 0; p < pipeline->outputs->len; p++)
+    {
+      const char *stage_port = pipeline->outputs->pdata[p];
+      const char *dot = strchr (stage_port, '.');
+      if (dot == NULL)
+        continue;
+      guint rank = format_rank (pipeline, stage_port);
+      guint files = 0;
+      guint64 bytes = 0;
+      for (guint i = 0; i < run->tasks->len; i++)
+        {
+          const StrandTaskRecord *t = run->tasks->pdata[i];
+          const StrandTaskResult *r = t->result;
+          if (r == NULL || !r->ok || t->quarantined ||
+              strncmp (t->stage_id, stage_port, (gsize) (dot - stage_port)) != 0 ||
+              t->stage_id[dot - stage_port] != '\0')
+            continue;
+          for (guint k = 0; k < r->outputs->len; k++)
+            {
+              const StrandTaskOutput *o = r->outputs->pdata[k];
+              if (strcmp (o->port, dot + 1) != 0)
+                continue;
+              files++;
+              bytes += o->size;
+              if (rank < example_rank && o->sha256 != NULL)
+                {
+                  example_rank = rank;
+                  example_task = t;
+                  example = o;
+                  example_output = stage_port;
+                }
+            }
+        }
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "output");
+      json_builder_add_string_value (b, stage_port);
+      json_builder_set_member_name (b, "files");
+      json_builder_add_int_value (b, files);
+      json_builder_set_member_name (b, "bytes");
+      json_builder_add_int_value (b, (gint64) bytes);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "example");
+  if (example == NULL)
+    json_builder_add_null_value (b);
+  else
+    {
+      const char *sample = example->sample_id ? example->sample_id : example_task->sample_id;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "output");
+      json_builder_add_string_value (b, example_output);
+      json_builder_set_member_name (b, "sample");
+      if (sample)
+        json_builder_add_string_value (b, sample);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, example->name ? example->name : "");
+      json_builder_set_member_name (b, "sha256");
+      json_builder_add_string_value (b, example->sha256);
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, example->path ? example->path : "");
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+void
+strand_run_summary_add (JsonNode *summary, const StrandRun *run, const StrandPipeline *pipeline,
+                        const StrandInventory *inventory)
+{
+  JsonObject *o = json_node_get_object (summary);
+  json_object_set_member (o, "report", strand_run_report (run, pipeline));
+  json_object_set_member (o, "usage", strand_run_usage (run, inventory));
+  json_object_set_member (o, "pipeline_outputs", strand_run_outputs (run, pipeline));
 }

@@ -12,6 +12,7 @@
 #include "plan.h"
 #include "policy.h"
 #include "record-build.h"
+#include "run-report.h"
 #include "runner-cache.h"
 #include "store-tree.h"
 
@@ -1604,6 +1605,7 @@ strand_run_pipeline_with (StrandPipeline *pipeline, GPtrArray *samples, StrandPr
   runner_clear (&rn);
 
   g_autoptr (JsonNode) summary = strand_run_to_json (run, pipeline);
+  strand_run_summary_add (summary, run, pipeline, opt->inventory);
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   json_generator_set_pretty (gen, TRUE);
   json_generator_set_root (gen, summary);
@@ -1704,6 +1706,11 @@ strand_run_to_json (const StrandRun *run, const StrandPipeline *pipeline)
             {
               json_builder_set_member_name (b, "max_rss_bytes");
               json_builder_add_int_value (b, (gint64) r->max_rss_bytes);
+            }
+          if (r->cpu_us > 0)
+            {
+              json_builder_set_member_name (b, "cpu_seconds");
+              json_builder_add_double_value (b, (double) r->cpu_us / G_USEC_PER_SEC);
             }
           add_string (b, "log", r->log_path);
           json_builder_set_member_name (b, "outputs");

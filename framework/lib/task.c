@@ -326,6 +326,7 @@ strand_task_result_to_json (const StrandTaskResult *r)
   json_object_set_int_member (o, "start_us", r->start_us);
   json_object_set_int_member (o, "end_us", r->end_us);
   json_object_set_int_member (o, "max_rss_bytes", (gint64) r->max_rss_bytes);
+  json_object_set_int_member (o, "cpu_us", r->cpu_us);
   if (r->placement != NULL)
     json_object_set_member (o, "placement", json_node_copy (r->placement));
   JsonArray *outputs = json_array_new ();
@@ -387,6 +388,7 @@ strand_task_result_from_json (JsonNode *node, GError **error)
   r->start_us = strand_json_int (o, "start_us", 0);
   r->end_us = strand_json_int (o, "end_us", 0);
   r->max_rss_bytes = (guint64) MAX (strand_json_int (o, "max_rss_bytes", 0), 0);
+  r->cpu_us = MAX (strand_json_int (o, "cpu_us", 0), 0);
   JsonNode *pn = json_object_get_member (o, "placement");
   if (pn != NULL && JSON_NODE_HOLDS_OBJECT (pn))
     r->placement = json_node_copy (pn);

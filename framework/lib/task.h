@@ -84,6 +84,8 @@ typedef struct {
   gint64 start_us;
   gint64 end_us;
   guint64 max_rss_bytes;        /* peak resident memory of the worker */
+  gint64 cpu_us;                /* user + system CPU time of the worker and the
+                                   tools it waited for; 0: not measured */
   JsonNode *placement;          /* object: where it ran, when the executor says
                                    (a Slurm job, its node); NULL: here */
 } StrandTaskResult;

@@ -798,6 +798,8 @@ strand_worker_finish (StrandWorker *w)
   r->exit_status = WIFEXITED (w->status) ? WEXITSTATUS (w->status) : -1;
   r->term_signal = WIFSIGNALED (w->status) ? WTERMSIG (w->status) : 0;
   r->max_rss_bytes = (guint64) MAX (w->usage.ru_maxrss, 0) * 1024;
+  r->cpu_us = (gint64) (w->usage.ru_utime.tv_sec + w->usage.ru_stime.tv_sec) * G_USEC_PER_SEC +
+              w->usage.ru_utime.tv_usec + w->usage.ru_stime.tv_usec;
 
   StrandWorkerExit e = {
     .started = TRUE,
