@@ -71,15 +71,15 @@ typedef struct {
 } FaultCase;
 
 /* Policies (plugin rules, else the host's): transient retries, resource
- * retries with more memory and time, timeout (host) escalates x2 in 2
- * attempts, crash (host) retries once, equipment (host) goes to other
+ * retries with more memory and time, timeout (host) doubles time and
+ * memory for a second attempt, crash (host) retries once, equipment (host) goes to other
  * equipment, storage (host) halts, integrity, config and internal (host)
  * fail the sample at once. A per-run stage has no sample of its own to
  * fail: when it fails for good, every sample stops. The sequencer and the
  * demultiplexer halt the run on bad input or configuration, and so does
  * bwa-index on a bad reference: a second try would read the same bytes. */
 static const FaultCase table[] = {
-  /* plugin        stage        class              injected fault                                           setup           outcome             attempts memory time */
+  /* plugin        stage        class              injected fault                                           setup           outcome          attempts memory time  failed as */
   { "simulate-run", "sequencer", "transient",      "fail:stage=sequencer,class=transient,attempt=1",        PLAIN,          RECOVERS,           2, 1,    1 },
   { "simulate-run", "sequencer", "resource",       "fail:stage=sequencer,class=resource,attempt=1",         PLAIN,          RECOVERS,           2, 2,    1 },
   { "simulate-run", "sequencer", "resource-always", "fail:stage=sequencer,class=resource",                  PLAIN,          RUN_FAILS,          2, 2,    1, "resource" },
