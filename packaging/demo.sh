@@ -20,5 +20,6 @@ out=build/demo
 mkdir -p "$out"
 exec build/release/framework/cli/strand run packaging/pipelines/germline-lambda.json \
   --samples packaging/pipelines/germline-lambda.samples.json \
-  --equipment packaging/pipelines/facility.equipment.json \
+  --equipment packaging/pipelines/germline-lambda.equipment.json \
+  --sample-types packaging/sample-types.json \
   --plugin-dir build/release/plugins --store "$out/store" "$@"

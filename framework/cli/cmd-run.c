@@ -147,6 +147,8 @@ typedef struct {
   double grace;
   StrandRegistry *registry;
   StrandInventory *inventory;
+  StrandSampleTypes *sample_types;
+  gboolean accept_late;
   /* where tasks run */
   char *executor;
   char *partition;
@@ -319,6 +321,8 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
     .handle_signals = TRUE,
     .registry = set->registry,
     .inventory = set->inventory,
+    .sample_types = set->sample_types,
+    .accept_late = set->accept_late,
     .faults = faults,
     .executor = executor,
     .progress = on_progress,
@@ -364,6 +368,9 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
     "Reuse verified outputs of earlier runs; run only what changed", NULL },                  \
   { "explain", 0, 0, G_OPTION_ARG_NONE, &(set).explain,                                       \
     "Say why each task runs again (with --resume)", NULL },                                   \
+  { "accept-late", 0, 0, G_OPTION_ARG_NONE, &(set).accept_late,                               \
+    "Process samples that can no longer make their stability window or due time "           \
+    "(recorded as late); otherwise they stop before any task starts", NULL },                 \
   { "task-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &(set).task_timeout,                           \
     "Wall-time limit of each task (0: none)", "SECONDS" },                                    \
   { "grace", 0, 0, G_OPTION_ARG_DOUBLE, &(set).grace,                                         \
@@ -399,6 +406,7 @@ strand_cmd_run (int argc, char **argv)
   g_autofree char *runs_dir = NULL;
   g_autofree char *store_dir = NULL;
   g_autofree char *store_quota = NULL;
+  g_autofree char *sample_types_path = NULL;
   g_auto (GStrv) run_inputs = NULL;
   gboolean json = FALSE;
   g_auto (RunSettings) set = { 0 };
@@ -407,6 +415,8 @@ strand_cmd_run (int argc, char **argv)
     { "input", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &run_inputs,
       "The file of a per-run input (a reference genome), over the pipeline's", "NAME=FILE" },
     { "equipment", 'e', 0, G_OPTION_ARG_FILENAME, &equipment_path, "Equipment inventory (JSON)", "FILE" },
+    { "sample-types", 0, 0, G_OPTION_ARG_FILENAME, &sample_types_path,
+      "How long each sample type stays usable (default: the table installed with strand)", "FILE" },
     STRAND_CLI_STORE_OPTION (store_dir),
     { "store-quota", 0, 0, G_OPTION_ARG_STRING, &store_quota,
       "Bound the store to BYTES (0: no bound); kept for later runs", "BYTES" },
@@ -452,6 +462,29 @@ strand_cmd_run (int argc, char **argv)
     }
   g_autoptr (StrandInventory) inventory =
       equipment_path ? strand_inventory_load (equipment_path, problems) : NULL;
+  /* Sample types say when each sample stops being usable: the scheduler's
+   * priorities and late samples follow from them. */
+  g_autoptr (StrandSampleTypes) sample_types = NULL;
+  if (sample_types_path != NULL)
+    sample_types = strand_sample_types_load (sample_types_path, problems);
+  else
+    {
+      /* Without the installed table (an uninstalled build) the run goes on,
+       * warned that no window is checked. */
+      g_autoptr (GPtrArray) table_problems = strand_problems_new ();
+      sample_types = strand_sample_types_load_default (table_problems);
+      if (sample_types == NULL || strand_problems_errors (table_problems) > 0)
+        {
+          const StrandProblem *first = table_problems->len ? table_problems->pdata[0] : NULL;
+          strand_problems_add (problems, TRUE, "no-sample-types", first ? first->where : "sample-types",
+                               "no sample-types table could be read (%s): samples are not checked "
+                               "against stability windows; give --sample-types FILE",
+                               first ? first->message : "not found");
+          g_clear_pointer (&sample_types, strand_sample_types_free);
+        }
+    }
+  if (sample_types != NULL && samples != NULL)
+    strand_sample_types_check (sample_types, samples, problems);
   if (pipeline != NULL && samples != NULL)
     strand_validate (pipeline, registry, samples, inventory, NULL, problems);
   strand_cli_print_problems (problems, stderr);
@@ -468,6 +501,7 @@ strand_cmd_run (int argc, char **argv)
   set.json = json;
   set.registry = registry;
   set.inventory = inventory;
+  set.sample_types = sample_types;
   return execute (pipeline, samples, &set);
 }
 

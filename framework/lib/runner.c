@@ -14,6 +14,7 @@
 #include "record-build.h"
 #include "run-report.h"
 #include "runner-cache.h"
+#include "runner-schedule.h"
 #include "store-tree.h"
 
 /* ---- the public records ------------------------------------------------------ */
@@ -117,7 +118,6 @@ struct Task {
   const StrandPlanTask *plan;
   StrandTaskRecord *record;
   const StrandStage *stage;
-  guint stage_order;
   const StrandSample *sample; /* NULL: the task of a per-run stage */
   guint sample_index;
   guint waiting;
@@ -130,7 +130,6 @@ struct Task {
   gboolean fallen_back;
   GPtrArray *excluded;   /* equipment ids rerouted away from */
   gint64 ready_at;
-  double critical_path;
   StrandTaskSpec *spec;  /* the attempt being prepared or run */
   JsonNode *cache;       /* its cache key */
   gboolean stop_asked;   /* cancelled, or its sample failed, while it ran */
@@ -152,7 +151,7 @@ typedef struct {
   GPtrArray *policies;      /* per stage: StrandPolicy* */
   guint n_stages;
   StrandExecutor *executor;
-  StrandTaskQueue *queue;
+  StrandRunSchedule *schedule;
   GPtrArray *delayed;       /* Task* */
   GPtrArray *to_publish;    /* Task*: succeeded, record appended, outputs not yet stored */
   guint64 publish_bytes;    /* their size */
@@ -378,6 +377,10 @@ finish_task (Runner *rn, Task *t, const char *status, gboolean usable)
   else
     rn->run->skipped++;
   rn->unfinished--;
+  strand_run_schedule_ended (rn->schedule, t->id,
+                             strcmp (status, "ok") == 0       ? STRAND_RUN_TASK_DONE
+                             : strcmp (status, "cached") == 0 ? STRAND_RUN_TASK_REUSED
+                                                              : STRAND_RUN_TASK_DROPPED);
   rn->results[t->id] = !usable ? NULL : t->standin ? t->standin : t->record->result;
   g_clear_pointer (&t->spec, strand_task_spec_free);
   report (rn, t->record);
@@ -542,11 +545,17 @@ name_user_files (const StrandTaskSpec *spec, StrandTaskResult *r)
 static gboolean
 cached_outputs_verified (Runner *rn, const StrandCacheEntry *e)
 {
+  /* Every output is looked at, not only up to the first damaged one: the
+   * rerun's copies replace each damaged object (publish). */
+  gboolean verified = TRUE;
   for (guint i = 0; i < e->outputs->len; i++)
     {
       const StrandCachedFile *f = e->outputs->pdata[i];
       if (g_hash_table_contains (rn->damaged, f->sha256))
-        return FALSE;
+        {
+          verified = FALSE;
+          continue;
+        }
       if (!strand_store_contains (rn->store, f->sha256) && e->work_dir != NULL)
         {
           g_autofree char *staged = g_build_filename (e->work_dir, "outputs", f->name, NULL);
@@ -566,10 +575,10 @@ cached_outputs_verified (Runner *rn, const StrandCacheEntry *e)
           if (g_error_matches (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_INTEGRITY))
             g_message ("store object %s is damaged; the task that made it runs again", f->sha256);
           g_hash_table_add (rn->damaged, g_strdup (f->sha256));
-          return FALSE;
+          verified = FALSE;
         }
     }
-  return TRUE;
+  return verified;
 }
 
 /* Outputs recorded but never stored by runs that died, whatever their key:
@@ -671,21 +680,8 @@ try_reuse (Runner *rn, Task *t)
 static void
 enqueue (Runner *rn, Task *t)
 {
-  const StrandPluginInfo *p = t->plugin;
-  StrandReadyTask ready = {
-    .id = t->id,
-    .sample_id = t->sample ? t->sample->id : NULL,
-    .stage_id = t->stage->id,
-    .sample_index = t->sample_index,
-    .stage_order = t->stage_order,
-    .critical_path = t->critical_path,
-    .cores = t->spec ? t->spec->cores : 1,
-    .memory_bytes = t->spec ? t->spec->memory_bytes : 0,
-    .equipment_class = t->stage->resources.equipment_class ? t->stage->resources.equipment_class
-                                                           : p->resources.equipment_class,
-  };
   t->phase = PHASE_QUEUED;
-  strand_task_queue_push (rn->queue, &ready);
+  strand_run_schedule_ready (rn->schedule, t->id);
 }
 
 static void on_result (Runner *rn, Task *t, StrandTaskResult *r);
@@ -784,6 +780,8 @@ static void
 on_equipment_down (const char *equipment, gint64 at_us, gpointer user_data)
 {
   Runner *rn = user_data;
+  if (rn->schedule)
+    strand_run_schedule_equipment_down (rn->schedule, equipment, NULL);
   for (guint i = 0; i < rn->tasks->len; i++)
     {
       Task *t = rn->tasks->pdata[i];
@@ -920,6 +918,10 @@ handle_failure (Runner *rn, Task *t)
           finish_task (rn, t, "failed", FALSE);
           return;
         }
+      strand_run_schedule_retry (rn->schedule, t->id,
+                                 d.action == STRAND_ACTION_REROUTE && t->excluded
+                                     ? g_ptr_array_index (t->excluded, t->excluded->len - 1)
+                                     : NULL);
       strand_task_spec_free (t->spec);
       t->spec = next;
       t->ready_at = strand_clock_monotonic_us () + d.delay_us;
@@ -1071,7 +1073,7 @@ fits (guint64 id, gpointer data)
 }
 
 static void
-start (Runner *rn, Task *t)
+start (Runner *rn, Task *t, const char *equipment)
 {
   if (t->sample && rn->sample_failed[t->sample_index])
     {
@@ -1084,10 +1086,8 @@ start (Runner *rn, Task *t)
   t->record->attempts = t->attempt;
   t->record->memory_bytes = spec->memory_bytes;
   t->record->timeout_us = spec->timeout_us;
-  gboolean none_left;
-  const StrandEquipment *eq = pick_equipment (rn, t, &none_left);
   g_free (spec->equipment);
-  spec->equipment = eq ? g_strdup (eq->id) : NULL;
+  spec->equipment = g_strdup (equipment);
   g_free (t->record->equipment);
   t->record->equipment = g_strdup (spec->equipment);
   if (rn->opt->faults)
@@ -1121,12 +1121,94 @@ start (Runner *rn, Task *t)
   fail_before_start (rn, t, cls, error->message);
 }
 
+/* Samples the scheduler found unable to make their stability window or
+ * due time: each gets a decision record; unless the run accepts late
+ * samples, the sample stops and its queued tasks do not run. */
+static void
+take_late (Runner *rn)
+{
+  g_autoptr (GArray) late = g_array_new (FALSE, FALSE, sizeof (StrandRunLate));
+  if (strand_run_schedule_take_late (rn->schedule, late) == 0)
+    return;
+  for (guint k = 0; k < late->len; k++)
+    {
+      const StrandRunLate *l = &g_array_index (late, StrandRunLate, k);
+      const StrandSample *sample = rn->samples->pdata[l->sample];
+      Task *first = NULL;
+      for (guint i = 0; i < rn->tasks->len && first == NULL; i++)
+        {
+          Task *t = rn->tasks->pdata[i];
+          if (t->sample == sample && t->phase != PHASE_FINISHED)
+            first = t;
+        }
+      if (first == NULL)
+        continue;
+      g_autoptr (GDateTime) until = l->usable_until_us != G_MAXINT64
+          ? g_date_time_new_from_unix_utc (l->usable_until_us / G_USEC_PER_SEC) : NULL;
+      g_autoptr (GDateTime) due = l->due_us != G_MAXINT64
+          ? g_date_time_new_from_unix_utc (l->due_us / G_USEC_PER_SEC) : NULL;
+      g_autofree char *until_text = until ? g_date_time_format_iso8601 (until) : NULL;
+      g_autofree char *due_text = due ? g_date_time_format_iso8601 (due) : NULL;
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      if (until_text)
+        {
+          json_builder_set_member_name (b, "usable_until");
+          json_builder_add_string_value (b, until_text);
+        }
+      if (due_text)
+        {
+          json_builder_set_member_name (b, "due");
+          json_builder_add_string_value (b, due_text);
+        }
+      json_builder_end_object (b);
+      g_autoptr (JsonNode) details = json_builder_get_root (b);
+      g_autofree char *why = g_strdup_printf (
+          "sample %s can no longer be processed in time (%s%s%s%s%s)", sample->id,
+          until_text ? "usable until " : "", until_text ? until_text : "",
+          until_text && due_text ? ", " : "", due_text ? "due " : "", due_text ? due_text : "");
+      if (rn->opt->accept_late)
+        {
+          record_decision (rn, first, "accept-late", details, "%s; processed anyway", why);
+          continue;
+        }
+      record_decision (rn, first, "late", details, "%s; it is not processed (--accept-late processes it)",
+                       why);
+      fail_sample (rn, first);
+      for (guint i = 0; i < rn->tasks->len; i++)
+        {
+          Task *t = rn->tasks->pdata[i];
+          if (t->sample == sample && t->phase == PHASE_QUEUED)
+            finish_task (rn, t, "skipped", FALSE);
+        }
+    }
+}
+
 static void
 start_ready (Runner *rn)
 {
-  guint64 id;
-  while (!rn->stopping && strand_task_queue_pop (rn->queue, fits, rn, &id))
-    start (rn, rn->tasks->pdata[id]);
+  guint id;
+  const char *equipment;
+  while (!rn->stopping && strand_run_schedule_next (rn->schedule, fits, rn, &id, &equipment))
+    start (rn, rn->tasks->pdata[id], equipment);
+  take_late (rn);
+  g_autoptr (GArray) unplaceable = g_array_new (FALSE, FALSE, sizeof (guint));
+  strand_run_schedule_take_unplaceable (rn->schedule, unplaceable);
+  for (guint k = 0; k < unplaceable->len; k++)
+    {
+      Task *t = rn->tasks->pdata[g_array_index (unplaceable, guint, k)];
+      if (t->phase != PHASE_QUEUED)
+        continue;
+      const StrandPluginInfo *p = t->plugin;
+      const char *cls = t->stage->resources.equipment_class ? t->stage->resources.equipment_class
+                        : p->resources.equipment_class ? p->resources.equipment_class : "compute";
+      g_autofree char *message = g_strdup_printf (
+          "no %s equipment can run it: none has %u cores and %" G_GUINT64_FORMAT
+          " bytes of memory free in a window long enough, within the scheduling horizon",
+          cls, t->spec ? t->spec->cores : 1, t->spec ? t->spec->memory_bytes : 0);
+      t->record->attempts = t->attempt;
+      fail_before_start (rn, t, STRAND_ERROR_CONFIG, message);
+    }
 }
 
 /* ---- planning ------------------------------------------------------------------------------------- */
@@ -1142,28 +1224,6 @@ plan (Runner *rn)
     {
       StrandStage *s = p->stages->pdata[i];
       g_ptr_array_add (rn->policies, strand_policy_new (s->resolved, s->policy));
-    }
-  /* The critical path: expected seconds of the longest chain of stages from
-   * a stage to the end, computed backwards through the stage order. */
-  g_autoptr (GArray) order = strand_pipeline_topological_order (p);
-  g_autofree double *critical = g_new0 (double, rn->n_stages);
-  g_autofree guint *order_pos = g_new0 (guint, rn->n_stages);
-  for (guint k = order->len; k-- > 0;)
-    {
-      guint idx = g_array_index (order, guint, k);
-      order_pos[idx] = k;
-      const StrandStage *s = p->stages->pdata[idx];
-      double own = s->resources.expected_seconds > 0 ? s->resources.expected_seconds
-                   : s->resolved->resources.expected_seconds > 0 ? s->resolved->resources.expected_seconds
-                                                                  : 1;
-      double after = 0;
-      for (guint e = 0; e < p->edges->len; e++)
-        {
-          const StrandEdge *edge = p->edges->pdata[e];
-          if (edge->from_stage && strcmp (edge->from_stage, s->id) == 0)
-            after = MAX (after, critical[strand_pipeline_find_stage (p, edge->to_stage)->index]);
-        }
-      critical[idx] = own + after;
     }
   rn->tasks = g_ptr_array_new_with_free_func (task_free);
   rn->results = g_new0 (StrandTaskResult *, MAX (rn->plan->tasks->len, 1));
@@ -1185,18 +1245,71 @@ plan (Runner *rn)
       t->plan = pt;
       t->record = record;
       t->stage = pt->stage;
-      t->stage_order = order_pos[pt->stage->index];
       t->sample = pt->sample;
       t->sample_index = pt->sample ? GPOINTER_TO_UINT (g_hash_table_lookup (sample_index, pt->sample))
                                    : 0;
       t->attempt = 1;
       t->memory_factor = t->time_factor = 1;
       t->plugin = pt->stage->resolved;
-      t->critical_path = critical[pt->stage->index];
       t->waiting = pt->deps->len;
       g_ptr_array_add (rn->tasks, t);
     }
   rn->unfinished = rn->tasks->len;
+}
+
+static const char *
+stage_class (const StrandStage *stage)
+{
+  const StrandResourceInfo *res = &stage->resolved->resources;
+  return stage->resources.equipment_class ? stage->resources.equipment_class
+         : res->equipment_class               ? res->equipment_class
+                                              : "compute";
+}
+
+/* The scheduler's view of the run: every task, its estimate and needs, and
+ * the stages that handle the samples' material (not compute). */
+static StrandRunSchedule *
+make_schedule (Runner *rn)
+{
+  const StrandRunOptions *opt = rn->opt;
+  StrandRunScheduleSetup setup = {
+    .samples = rn->samples,
+    .inventory = opt->inventory,
+    .sample_types = opt->sample_types,
+    .local_slots = opt->executor ? 4096 : opt->jobs ? opt->jobs : g_get_num_processors (),
+    .accept_late = opt->accept_late,
+  };
+  for (guint i = 0; i < rn->tasks->len; i++)
+    {
+      const Task *t = rn->tasks->pdata[i];
+      if (strcmp (stage_class (t->stage), "compute") == 0)
+        continue;
+      if (t->sample)
+        setup.material_per_sample = TRUE;
+      else
+        setup.material_per_run = TRUE;
+    }
+  StrandRunSchedule *rs = strand_run_schedule_new (&setup);
+  for (guint i = 0; i < rn->tasks->len; i++)
+    {
+      const Task *t = rn->tasks->pdata[i];
+      const StrandResourceInfo *res = &t->stage->resolved->resources;
+      double expected = t->stage->resources.expected_seconds ? t->stage->resources.expected_seconds
+                                                              : res->expected_seconds;
+      StrandTaskInfo info = {
+        .stage = t->stage->id,
+        .equipment_class = stage_class (t->stage),
+        .estimate_us = (gint64) (expected * G_USEC_PER_SEC),
+        .cores = t->stage->resources.cores ? t->stage->resources.cores : res->cores,
+        .memory_bytes = t->stage->resources.memory_bytes ? t->stage->resources.memory_bytes
+                                                         : res->memory_bytes,
+        .gpus = t->stage->resources.gpus ? t->stage->resources.gpus : res->gpus,
+        .stabilises = strcmp (stage_class (t->stage), "compute") != 0,
+      };
+      strand_run_schedule_add (rs, t->sample ? t->sample_index : STRAND_RUN_SCHEDULE_PER_RUN, &info,
+                               (const guint *) t->plan->deps->data, t->plan->deps->len);
+    }
+  return rs;
 }
 
 /* The run's own files (samples' and per-run inputs) enter the store with
@@ -1355,8 +1468,10 @@ loop (Runner *rn)
       start_ready (rn);
       if (rn->unfinished == 0)
         break;
+      gint64 decision = strand_run_schedule_next_change_us (rn->schedule);
       if (rn->running == 0 && (rn->stopping || (rn->delayed->len == 0 &&
-                                                strand_task_queue_length (rn->queue) == 0)))
+                                                (strand_run_schedule_waiting (rn->schedule) == 0 ||
+                                                 decision == G_MAXINT64))))
         break; /* nothing can move any more: the rest does not run */
       g_array_set_size (pollfds, 0);
       struct pollfd cp = { .fd = cancel_pipe[0], .events = POLLIN };
@@ -1364,6 +1479,8 @@ loop (Runner *rn)
       gint64 next = strand_executor_prepare (rn->executor, pollfds);
       for (guint i = 0; i < rn->delayed->len && !rn->stopping; i++)
         next = MIN (next, ((Task *) rn->delayed->pdata[i])->ready_at);
+      if (decision != G_MAXINT64)
+        next = MIN (next, strand_clock_monotonic_us () + MAX (decision - strand_clock_now_us (), 0));
       if (rn->opt->faults)
         {
           gint64 eq = strand_faults_next_equipment_event (rn->opt->faults, strand_clock_now_us ());
@@ -1528,7 +1645,7 @@ strand_run_pipeline_with (StrandPipeline *pipeline, GPtrArray *samples, StrandPr
     }
 
   rn.executor = opt->executor ? opt->executor : strand_executor_local_new (opt->jobs, 0, opt->grace_us);
-  rn.queue = opt->queue ? opt->queue : strand_task_queue_default_new ();
+  rn.schedule = make_schedule (&rn);
   struct sigaction old_int, old_term;
   if (pipe2 (cancel_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
     g_error ("pipe: %s", g_strerror (errno));
@@ -1566,8 +1683,7 @@ strand_run_pipeline_with (StrandPipeline *pipeline, GPtrArray *samples, StrandPr
     }
   if (opt->executor == NULL)
     strand_executor_free (rn.executor);
-  if (opt->queue == NULL)
-    strand_task_queue_free (rn.queue);
+  g_clear_pointer (&rn.schedule, strand_run_schedule_free);
   close (cancel_pipe[0]);
   close (cancel_pipe[1]);
   cancel_pipe[0] = cancel_pipe[1] = -1;

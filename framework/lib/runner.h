@@ -4,8 +4,10 @@
  *
  * The run loop is event-driven: it polls the executor's workers, the
  * signals it was asked to handle and its timers (back-offs, on the clock's
- * time, clock.h), and starts ready tasks in the order of its task queue
- * (runner-queue.h) whenever there is room. A failed attempt is classified
+ * time, clock.h), and starts ready tasks when and where the scheduler
+ * places them (runner-schedule.h: sample priority from degradation and due
+ * times, equipment hours, maintenance and failures) whenever the executor
+ * has room. A failed attempt is classified
  * and answered by the stage's policy (policy.h): retried, escalated,
  * rerouted, replaced by the fallback plugin, or the sample stops and its
  * outputs are quarantined, or the run halts; the other samples go on.
@@ -30,7 +32,7 @@
 #include "faults.h"
 #include "pipeline.h"
 #include "provenance.h"
-#include "runner-queue.h"
+#include "degradation.h"
 #include "samples.h"
 #include "task.h"
 
@@ -92,7 +94,9 @@ typedef struct {
   StrandInventory *inventory; /* equipment tasks are assigned to; may be NULL */
   StrandFaults *faults;       /* injected faults; NULL in normal runs */
   StrandExecutor *executor;   /* NULL: a local one */
-  StrandTaskQueue *queue;     /* NULL: critical path first, then sample order */
+  const StrandSampleTypes *sample_types; /* how long samples stay usable; NULL: no degradation */
+  gboolean accept_late;       /* process samples that can no longer make their window or due
+                               * time (recorded); otherwise they stop before any task starts */
   StrandRunProgress progress;
   gpointer user_data;
 } StrandRunOptions;

@@ -51,6 +51,7 @@ typedef struct {
   guint8 unplaceable_reported;
   guint8 planned;
   guint pending;         /* predecessors not finished */
+  guint holds;           /* prerequisites outside the scheduler not yet released */
   guint succ;            /* first edge */
   guint opt;             /* first option */
   guint prev_in_sample;  /* the sample's previous task (creation order) */
@@ -376,6 +377,16 @@ strand_scheduler_machine_id (const StrandScheduler *s, guint m)
 }
 
 guint
+strand_scheduler_class_machine_count (const StrandScheduler *s, const char *equipment_class)
+{
+  gpointer index;
+  if (!g_hash_table_lookup_extended (s->name_index, equipment_class, NULL, &index))
+    return 0;
+  const GArray *of_class = s->class_machines->pdata[GPOINTER_TO_UINT (index)];
+  return of_class ? of_class->len : 0;
+}
+
+guint
 strand_scheduler_find_machine (const StrandScheduler *s, const char *id)
 {
   for (guint m = 0; m < s->machines->len; m++)
@@ -568,7 +579,8 @@ strand_scheduler_add_task (StrandScheduler *s, guint sample, const StrandTaskInf
     }
   Sample *sm = SAMPLE (s, sample);
   task.prev_in_sample = sm->last_task;
-  task.state = task.pending == 0 ? STRAND_TASK_READY : STRAND_TASK_WAITING;
+  task.holds = info->holds;
+  task.state = task.pending == 0 && task.holds == 0 ? STRAND_TASK_READY : STRAND_TASK_WAITING;
   g_array_append_val (s->tasks, task);
   sm->last_task = t;
   sm->n_left++;
@@ -640,6 +652,29 @@ strand_scheduler_task_placement (const StrandScheduler *s, guint t, guint *machi
   return TRUE;
 }
 
+/* A waiting task whose predecessors are done and holds released. */
+static void
+make_ready_if_free (StrandScheduler *s, Task *task)
+{
+  if (task->state != STRAND_TASK_WAITING || task->pending > 0 || task->holds > 0)
+    return;
+  task->state = STRAND_TASK_READY;
+  count_ready (s, task, +1);
+  SAMPLE (s, task->sample)->n_ready++;
+  mark_dirty (s, task->sample);
+}
+
+static void
+release_successors (StrandScheduler *s, const Task *task)
+{
+  for (guint k = task->succ; k != NONE; k = g_array_index (s->edges, Edge, k).next)
+    {
+      Task *next = TASK (s, g_array_index (s->edges, Edge, k).to);
+      next->pending--;
+      make_ready_if_free (s, next);
+    }
+}
+
 static void
 retire_if_done (StrandScheduler *s, guint sample)
 {
@@ -666,17 +701,100 @@ strand_scheduler_task_finished (StrandScheduler *s, guint t)
   sm->n_left--;
   if (task->stabilises)
     sm->stabilisers_left--;
-  for (guint k = task->succ; k != NONE; k = g_array_index (s->edges, Edge, k).next)
-    {
-      Task *next = TASK (s, g_array_index (s->edges, Edge, k).to);
-      if (--next->pending == 0 && next->state == STRAND_TASK_WAITING)
-        {
-          next->state = STRAND_TASK_READY;
-          count_ready (s, next, +1);
-          sm->n_ready++;
-        }
-    }
+  release_successors (s, task);
   mark_dirty (s, task->sample);
+  return TRUE;
+}
+
+gboolean
+strand_scheduler_task_retire (StrandScheduler *s, guint t)
+{
+  g_return_val_if_fail (t < s->tasks->len, FALSE);
+  Task *task = TASK (s, t);
+  if (task->state != STRAND_TASK_READY && task->state != STRAND_TASK_WAITING)
+    return FALSE;
+  Sample *sm = SAMPLE (s, task->sample);
+  if (task->state == STRAND_TASK_READY)
+    {
+      sm->n_ready--;
+      count_ready (s, task, -1);
+    }
+  task->state = STRAND_TASK_DONE;
+  task->start = task->end = strand_clock_now_us ();
+  sm->n_left--;
+  if (task->stabilises)
+    sm->stabilisers_left--;
+  release_successors (s, task);
+  mark_dirty (s, task->sample);
+  drop_plan (s);
+  return TRUE;
+}
+
+gboolean
+strand_scheduler_hold (StrandScheduler *s, guint t)
+{
+  g_return_val_if_fail (t < s->tasks->len, FALSE);
+  Task *task = TASK (s, t);
+  if (task->state != STRAND_TASK_READY && task->state != STRAND_TASK_WAITING)
+    return FALSE;
+  if (task->state == STRAND_TASK_READY)
+    {
+      task->state = STRAND_TASK_WAITING;
+      count_ready (s, task, -1);
+      SAMPLE (s, task->sample)->n_ready--;
+      mark_dirty (s, task->sample);
+    }
+  task->holds++;
+  return TRUE;
+}
+
+gboolean
+strand_scheduler_release (StrandScheduler *s, guint t)
+{
+  g_return_val_if_fail (t < s->tasks->len, FALSE);
+  Task *task = TASK (s, t);
+  if (task->holds == 0)
+    return FALSE;
+  if (--task->holds == 0)
+    make_ready_if_free (s, task);
+  return TRUE;
+}
+
+gboolean
+strand_scheduler_exclude_machine (StrandScheduler *s, guint t, guint m)
+{
+  g_return_val_if_fail (t < s->tasks->len && m < s->machines->len, FALSE);
+  Task *task = TASK (s, t);
+  if (task->opt == NONE)
+    {
+      /* From its class to every other machine of the class, each for the
+       * duration the class would take. */
+      const GArray *of_class = task->cls < s->class_machines->len ? s->class_machines->pdata[task->cls]
+                                                                 : NULL;
+      guint others = 0;
+      for (guint k = 0; of_class && k < of_class->len; k++)
+        others += g_array_index (of_class, guint, k) != m;
+      if (others == 0)
+        return FALSE;
+      gint64 d = duration_on (s, task, NONE);
+      for (guint k = 0; k < of_class->len; k++)
+        if (g_array_index (of_class, guint, k) != m)
+          strand_scheduler_add_option (s, t, g_array_index (of_class, guint, k), d);
+    }
+  else
+    {
+      guint *link = &task->opt;
+      while (*link != NONE && g_array_index (s->options, TaskOption, *link).machine != m)
+        link = &g_array_index (s->options, TaskOption, *link).next;
+      if (*link == NONE)
+        return TRUE; /* not one of its machines */
+      TaskOption *o = &g_array_index (s->options, TaskOption, *link);
+      if (link == &task->opt && o->next == NONE)
+        return FALSE; /* its last machine */
+      *link = o->next;
+    }
+  mark_dirty (s, TASK (s, t)->sample);
+  drop_plan (s);
   return TRUE;
 }
 
@@ -767,7 +885,13 @@ recompute_sample (StrandScheduler *s, guint sample, gint64 now)
       gint64 d = duration_on (s, task, NONE);
       task->tail_all = add_sat (d, after_all);
       task->tail_stab = after_stab >= 0 ? add_sat (d, after_stab) : (task->stabilises ? d : -1);
-      if (task->state == STRAND_TASK_READY)
+      if (task->state == STRAND_TASK_WAITING && task->pending == 0)
+        {
+          /* Held by what the scheduler does not see: its work is still ahead. */
+          work_all = MAX (work_all, task->tail_all);
+          work_stab = MAX (work_stab, task->tail_stab);
+        }
+      else if (task->state == STRAND_TASK_READY)
         {
           if (task->tail_all > work_all)
             next_task = typical_duration (s, task);

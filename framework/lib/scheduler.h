@@ -98,6 +98,8 @@ void strand_scheduler_machine_up (StrandScheduler *scheduler, guint machine);
 
 guint strand_scheduler_machine_count (const StrandScheduler *scheduler);
 const char *strand_scheduler_machine_id (const StrandScheduler *scheduler, guint machine);
+/* How many machines of the class there are. */
+guint strand_scheduler_class_machine_count (const StrandScheduler *scheduler, const char *equipment_class);
 /* The machine of that id, or STRAND_SCHEDULER_NONE. */
 guint strand_scheduler_find_machine (const StrandScheduler *scheduler, const char *id);
 
@@ -129,6 +131,9 @@ typedef struct {
   gboolean stabilises;         /* once it ends, the sample no longer degrades */
   const guint *after;          /* tasks of the same sample that must finish first */
   guint n_after;
+  guint holds;                 /* prerequisites the scheduler does not see (another
+                                * sample's task, a back-off): released one by one
+                                * with strand_scheduler_release() */
 } StrandTaskInfo;
 
 /* Adds a task of `sample`. It is ready as soon as every task in `after` has
@@ -164,6 +169,22 @@ gboolean strand_scheduler_task_finished (StrandScheduler *scheduler, guint task)
 /* The task failed: `requeue` puts it back in the queue (a retry); otherwise
  * the sample is dropped and its tasks not yet started are cancelled. */
 gboolean strand_scheduler_task_failed (StrandScheduler *scheduler, guint task, gboolean requeue);
+/* What the scheduler cannot see. A task waits for its holds as for its
+ * predecessors: hold() puts a ready task back to waiting (a back-off before
+ * a retry), release() lifts one hold. FALSE when the task is running or
+ * over (hold) or has no hold (release). */
+gboolean strand_scheduler_hold (StrandScheduler *scheduler, guint task);
+gboolean strand_scheduler_release (StrandScheduler *scheduler, guint task);
+/* A task that will not run here is over: its result came from elsewhere
+ * (an earlier run's verified output) or it was dropped. Its successors no
+ * longer wait for it (they still wait for their holds); no duration is
+ * learnt. A running task is first put back with task_failed(). FALSE when
+ * it is running or over. */
+gboolean strand_scheduler_task_retire (StrandScheduler *scheduler, guint task);
+/* The task must not run on `machine` again (rerouted after a failure there):
+ * from then on it runs only on the other machines of its class, or on its
+ * other options. FALSE, and nothing changes, when no machine would be left. */
+gboolean strand_scheduler_exclude_machine (StrandScheduler *scheduler, guint task, guint machine);
 /* Cancels every task of the sample not yet started. */
 void strand_scheduler_cancel_sample (StrandScheduler *scheduler, guint sample);
 /* Processes a flagged sample anyway, knowing it will be late. */

@@ -43,7 +43,7 @@ test_germline_lambda (void)
   int rc = strand_test_spawn (NULL, NULL, &text, &err, STRAND_CLI, "run",
                               PIPELINES "germline-lambda.json", "--samples",
                               PIPELINES "germline-lambda.samples.json", "--equipment",
-                              PIPELINES "facility.equipment.json", "-P", STRAND_PLUGIN_BUILD_DIR,
+                              PIPELINES "germline-lambda.equipment.json", "-P", STRAND_PLUGIN_BUILD_DIR,
                               "--store", store, NULL);
   if (rc != 0)
     g_error ("exit %d\n%s%s", rc, text, err);

@@ -476,6 +476,76 @@ test_unplaceable (void)
   g_assert_cmpuint (strand_scheduler_take_unplaceable (s, lost), ==, 0);
 }
 
+/* What the scheduler cannot see holds a task back: it starts only once
+ * released; a hold while ready takes it out of decisions (a back-off); a
+ * predecessor retired (reused from an earlier run) no longer blocks. */
+static void
+test_holds_and_retire (void)
+{
+  strand_clock_use_discrete (T0);
+  g_autoptr (StrandScheduler) s = scheduler_new ();
+  strand_scheduler_add_machine (s, "c", "compute", 4);
+  guint smp = sample (s, "s", STRAND_CLINICAL_ROUTINE, NO, NO);
+  StrandTaskInfo first = { .stage = "a", .estimate_us = HOUR_US, .holds = 1 };
+  guint a = strand_scheduler_add_task (s, smp, &first);
+  StrandTaskInfo second = { .stage = "b", .estimate_us = HOUR_US, .after = &a, .n_after = 1, .holds = 1 };
+  guint b = strand_scheduler_add_task (s, smp, &second);
+  StrandTaskInfo free_task = { .stage = "c", .estimate_us = HOUR_US };
+  guint c = strand_scheduler_add_task (s, smp, &free_task);
+  g_autoptr (GArray) started = g_array_new (FALSE, FALSE, sizeof (StrandAssignment));
+
+  g_assert_cmpint (strand_scheduler_task_state (s, a), ==, STRAND_TASK_WAITING);
+  g_assert_cmpint (strand_scheduler_task_state (s, c), ==, STRAND_TASK_READY);
+  g_assert_true (strand_scheduler_hold (s, c)); /* backs off */
+  g_assert_cmpuint (strand_scheduler_decide (s, started), ==, 0);
+  g_assert_true (strand_scheduler_release (s, a));
+  g_assert_cmpint (strand_scheduler_task_state (s, a), ==, STRAND_TASK_READY);
+  g_assert_false (strand_scheduler_release (s, a)); /* no hold left */
+  g_assert_true (strand_scheduler_release (s, c));
+  g_assert_cmpuint (strand_scheduler_decide (s, started), ==, 2);
+  g_assert_false (strand_scheduler_hold (s, a)); /* running */
+  g_assert_false (strand_scheduler_task_retire (s, a));
+
+  /* a fails and its retry backs off; then an earlier run's output stands in. */
+  g_assert_true (strand_scheduler_task_failed (s, a, TRUE));
+  g_assert_true (strand_scheduler_hold (s, a));
+  g_assert_true (strand_scheduler_task_retire (s, a));
+  g_assert_cmpint (strand_scheduler_task_state (s, a), ==, STRAND_TASK_DONE);
+  /* b no longer waits for a, only for its own hold. */
+  g_assert_cmpint (strand_scheduler_task_state (s, b), ==, STRAND_TASK_WAITING);
+  g_assert_true (strand_scheduler_release (s, b));
+  g_assert_cmpint (strand_scheduler_task_state (s, b), ==, STRAND_TASK_READY);
+  g_array_set_size (started, 0);
+  g_assert_cmpuint (strand_scheduler_decide (s, started), ==, 1);
+  g_assert_cmpuint (g_array_index (started, StrandAssignment, 0).task, ==, b);
+  /* Nothing was learnt from a's retirement: only finished runs teach. */
+  g_assert_cmpint (strand_scheduler_observed_estimate_us (s, "a", "compute"), ==, -1);
+}
+
+/* A task rerouted away from a machine runs on the others of its class;
+ * the last one cannot be excluded. */
+static void
+test_exclude_machine (void)
+{
+  strand_clock_use_discrete (T0);
+  g_autoptr (StrandScheduler) s = scheduler_new ();
+  guint m1 = strand_scheduler_add_machine (s, "m1", "compute", 1);
+  guint m2 = strand_scheduler_add_machine (s, "m2", "compute", 1);
+  g_assert_cmpuint (strand_scheduler_class_machine_count (s, "compute"), ==, 2);
+  g_assert_cmpuint (strand_scheduler_class_machine_count (s, "sequencer"), ==, 0);
+  guint smp = sample (s, "s", STRAND_CLINICAL_ROUTINE, NO, NO);
+  guint t = task (s, smp, "compute", HOUR_US, NULL, 0);
+  g_autoptr (GArray) started = g_array_new (FALSE, FALSE, sizeof (StrandAssignment));
+  g_assert_cmpuint (strand_scheduler_decide (s, started), ==, 1);
+  g_assert_cmpuint (g_array_index (started, StrandAssignment, 0).machine, ==, m1);
+  g_assert_true (strand_scheduler_task_failed (s, t, TRUE));
+  g_assert_true (strand_scheduler_exclude_machine (s, t, m1));
+  g_assert_false (strand_scheduler_exclude_machine (s, t, m2)); /* its last machine */
+  g_array_set_size (started, 0);
+  g_assert_cmpuint (strand_scheduler_decide (s, started), ==, 1);
+  g_assert_cmpuint (g_array_index (started, StrandAssignment, 0).machine, ==, m2);
+}
+
 /* ---- properties over random facilities ------------------------------------------- */
 
 static const char *inventory_json =
@@ -720,6 +790,8 @@ main (int argc, char **argv)
   g_test_add_func ("/scheduler/estimates", test_estimates);
   g_test_add_func ("/scheduler/deep-task-starts", test_deep_task_starts);
   g_test_add_func ("/scheduler/unplaceable", test_unplaceable);
+  g_test_add_func ("/scheduler/holds-and-retire", test_holds_and_retire);
+  g_test_add_func ("/scheduler/exclude-machine", test_exclude_machine);
   g_test_add_func ("/scheduler/backfill-property", test_backfill_property);
   g_test_add_func ("/scheduler/facility-week", test_facility_week);
   return g_test_run ();
