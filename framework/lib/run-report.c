@@ -145,9 +145,12 @@ strand_run_report (const StrandRun *run, const StrandPipeline *pipeline)
       const StrandTaskRecord *t = run->tasks->pdata[i];
       Row *row = row_for (rows, t->sample_id);
       const StrandTaskResult *r = t->result;
-      if (r == NULL)
+      /* A task stopped because its sample failed elsewhere (or the run
+       * stopped) has a result that is not ok, but the failure is not its. */
+      gboolean failed_here = r != NULL && !r->ok && g_strcmp0 (t->status, "failed") == 0;
+      if (r == NULL || (!r->ok && !failed_here))
         row->incomplete = TRUE;
-      else if (!r->ok && row->failure == NULL)
+      else if (failed_here && row->failure == NULL)
         {
           row->failure = r;
           row->stopped_at = t->stage_id;
