@@ -776,12 +776,39 @@ pick_equipment (Runner *rn, Task *t, gboolean *none_left)
   return NULL;
 }
 
+/* The equipment monitor hears of every task started and ended on a named
+ * machine: its busy time, runs and service counters follow the run, and
+ * the scheduler, which reads them, stops giving work to a machine due for
+ * service. A monitor that cannot record costs the run nothing but a line. */
+static void
+monitor_task (Runner *rn, Task *t, gboolean started)
+{
+  if (rn->opt->monitor == NULL || t->spec == NULL || t->spec->equipment == NULL ||
+      strand_monitor_equipment (rn->opt->monitor, t->spec->equipment) == NULL)
+    return;
+  g_autofree char *label = strand_plan_task_id (t->plan);
+  g_autoptr (GError) error = NULL;
+  gint64 now = strand_clock_now_us ();
+  gboolean ok = started
+      ? strand_monitor_task_started (rn->opt->monitor, t->spec->equipment, label, now, &error)
+      : strand_monitor_task_finished (rn->opt->monitor, t->spec->equipment, label, now, &error);
+  if (!ok)
+    g_message ("equipment %s: %s", t->spec->equipment, error->message);
+}
+
 static void
 on_equipment_down (const char *equipment, gint64 at_us, gpointer user_data)
 {
   Runner *rn = user_data;
   if (rn->schedule)
     strand_run_schedule_equipment_down (rn->schedule, equipment, NULL);
+  if (rn->opt->monitor && strand_monitor_equipment (rn->opt->monitor, equipment))
+    {
+      g_autoptr (GError) error = NULL;
+      if (!strand_monitor_set_status (rn->opt->monitor, equipment, STRAND_EQUIPMENT_DOWN,
+                                      "injected fault", at_us, &error))
+        g_message ("equipment %s: %s", equipment, error->message);
+    }
   for (guint i = 0; i < rn->tasks->len; i++)
     {
       Task *t = rn->tasks->pdata[i];
@@ -965,6 +992,7 @@ static void
 on_result (Runner *rn, Task *t, StrandTaskResult *r)
 {
   rn->running--;
+  monitor_task (rn, t, FALSE);
   strand_task_result_free (t->record->result);
   t->record->result = r;
   name_user_files (t->spec, r);
@@ -1115,6 +1143,7 @@ start (Runner *rn, Task *t, const char *equipment)
     {
       t->phase = PHASE_RUNNING;
       rn->running++;
+      monitor_task (rn, t, TRUE);
       return;
     }
   /* Nothing ran: the attempt fails where a run's failure goes. */

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "degradation.h"
+#include "equipment-health.h"
 #include "runner.h"
 #include "test-util.h"
 #include "validator.h"
@@ -267,6 +268,47 @@ test_unplaceable (void)
   g_assert_nonnull (strstr (t->result->message, "no compute equipment can run it"));
 }
 
+/* The monitor hears of every task on named equipment: a robot one run
+ * short of its service takes one task and no more; the rest go to the
+ * other robot, and both robots' histories show them busy. */
+static void
+test_service_due (void)
+{
+  g_autoptr (StrandInventory) inv = inventory_from (
+      "{\"equipment\": ["
+      " {\"id\": \"robot1\", \"class\": \"extraction\", \"capacity\": 1,"
+      "  \"service\": {\"counters\": {\"runs\": {\"count\": 9, \"due\": 10}}}},"
+      " {\"id\": \"robot2\", \"class\": \"extraction\", \"capacity\": 1}]}");
+  g_autoptr (StrandMonitor) monitor = strand_monitor_new (inv);
+  g_autoptr (StrandPipeline) p = pipeline_from (
+      "{\"name\": \"t\", \"stages\": [{\"id\": \"extract\", \"plugin\": \"noop-stage\","
+      " \"resources\": {\"equipment_class\": \"extraction\", \"expected_seconds\": 60}}], \"edges\": []}");
+  g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("S%u", i + 1);
+      g_ptr_array_add (samples, sample (id, "routine"));
+    }
+  StrandRunOptions opt = { .jobs = 1, .inventory = inv, .monitor = monitor };
+  g_autoptr (StrandRun) run = run_with (p, samples, "service", &opt);
+  g_assert_cmpstr (run->status, ==, "complete");
+  guint on_robot1 = 0;
+  for (guint i = 0; i < run->tasks->len; i++)
+    on_robot1 += g_strcmp0 (((StrandTaskRecord *) run->tasks->pdata[i])->equipment, "robot1") == 0;
+  g_assert_cmpuint (on_robot1, ==, 1);
+  StrandEquipment *robot1 = strand_monitor_equipment (monitor, "robot1");
+  g_assert_cmpfloat (strand_health_counter (robot1->health, "runs")->count, ==, 10);
+  for (const char *const *id = (const char *const[]){ "robot1", "robot2", NULL }; *id; id++)
+    {
+      g_assert_cmpint (strand_monitor_status (monitor, *id, NULL), ==, STRAND_EQUIPMENT_UP);
+      g_autoptr (GArray) history = strand_monitor_history (monitor, *id, strand_clock_now_us ());
+      gboolean busy = FALSE;
+      for (guint k = 0; k < history->len; k++)
+        busy |= g_array_index (history, StrandStatusInterval, k).status == STRAND_EQUIPMENT_BUSY;
+      g_assert_true (busy);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -280,6 +322,7 @@ main (int argc, char **argv)
   g_test_add_func ("/schedule/late-sample", test_late_sample);
   g_test_add_func ("/schedule/maintenance-wait", test_maintenance_wait);
   g_test_add_func ("/schedule/unplaceable", test_unplaceable);
+  g_test_add_func ("/schedule/service-due", test_service_due);
   int rc = g_test_run ();
   strand_registry_free (registry);
   strand_test_remove_tree (tmp);
