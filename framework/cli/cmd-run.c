@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "executor-slurm.h"
 #include "run-report.h"
 #include "run-usage.h"
@@ -63,8 +64,15 @@ on_progress (const StrandTaskRecord *record, const StrandRunCounts *c, gpointer 
       g_autofree char *eta = c->eta_us >= 0 ? g_strdup_printf (", ETA %" G_GINT64_FORMAT " s",
                                                                c->eta_us / G_USEC_PER_SEC)
                                             : g_strdup ("");
-      printf ("[%u/%u done, %u failed, %u skipped, %u running%s]", c->done, c->total, c->failed,
-              c->skipped, c->running, eta);
+      g_autofree char *waiting = NULL;
+      if (c->next_start_us > 0)
+        {
+          g_autofree char *when = strand_clock_format_rfc3339 (c->next_start_us);
+          waiting = g_strdup_printf (", waiting for equipment until %s", when);
+        }
+      printf ("[samples: %u/%u done, %u failed, %u running; tasks: %u/%u done, %u skipped%s%s]",
+              c->samples_done, c->samples, c->samples_failed, c->samples_running, c->done,
+              c->total, c->skipped, eta, waiting ? waiting : "");
       p->line_shown = TRUE;
     }
   fflush (stdout);

@@ -78,6 +78,12 @@ typedef struct {
   guint running;
   guint waiting;
   gint64 eta_us;   /* remaining time estimated from the tasks done so far; -1: unknown */
+  guint samples;
+  guint samples_done;    /* every task finished, the sample did not fail */
+  guint samples_failed;
+  guint samples_running; /* with a task running */
+  gint64 next_start_us;  /* nothing runs: the scheduler waits for equipment until then
+                          * (wall time); 0 otherwise */
 } StrandRunCounts;
 
 /* Called when a task ends (`record` set) and about once a second (NULL). */

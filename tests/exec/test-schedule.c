@@ -160,6 +160,12 @@ collected_samples (void)
   return samples;
 }
 
+static void
+keep_counts (const StrandTaskRecord *record, const StrandRunCounts *counts, gpointer user_data)
+{
+  *(StrandRunCounts *) user_data = *counts;
+}
+
 /* A sample whose material expired before it could be extracted stops with
  * a "late" decision; the others run, on the instrument of their class. With
  * accept_late it runs, and the decision says it was late. */
@@ -175,9 +181,16 @@ test_late_sample (void)
   g_autoptr (StrandPipeline) p = pipeline_from (material_pipeline);
 
   g_autoptr (GPtrArray) samples = collected_samples ();
-  StrandRunOptions opt = { .jobs = 2, .inventory = inv, .sample_types = types };
+  StrandRunCounts last = { 0 };
+  StrandRunOptions opt = { .jobs = 2, .inventory = inv, .sample_types = types,
+                           .progress = keep_counts, .user_data = &last };
   g_autoptr (StrandRun) run = run_with (p, samples, "late", &opt);
   g_assert_cmpstr (run->status, ==, "failed");
+  /* What the progress line last showed: one sample through, one stopped. */
+  g_assert_cmpuint (last.samples, ==, 2);
+  g_assert_cmpuint (last.samples_done, ==, 1);
+  g_assert_cmpuint (last.samples_failed, ==, 1);
+  g_assert_cmpuint (last.samples_running, ==, 0);
   g_assert_cmpstr (task_of (run, "FRESH", "extract")->status, ==, "ok");
   g_assert_cmpstr (task_of (run, "FRESH", "extract")->equipment, ==, "robot1");
   g_assert_cmpstr (task_of (run, "FRESH", "work")->status, ==, "ok");
@@ -201,6 +214,15 @@ test_late_sample (void)
   StrandRunOptions plain = { .jobs = 2, .sample_types = types };
   g_autoptr (StrandRun) run3 = run_with (data_only, samples3, "data-only", &plain);
   g_assert_cmpstr (run3->status, ==, "complete");
+}
+
+/* The first "waiting for equipment until" the progress saw. */
+static void
+keep_waiting (const StrandTaskRecord *record, const StrandRunCounts *counts, gpointer user_data)
+{
+  StrandRunCounts *seen = user_data;
+  if (seen->next_start_us == 0 && counts->next_start_us != 0)
+    *seen = *counts;
 }
 
 /* An instrument in maintenance takes its task when the window ends; on the
@@ -230,8 +252,11 @@ test_maintenance_wait (void)
       " \"edges\": []}");
   g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
   g_ptr_array_add (samples, sample ("S1", "routine"));
-  StrandRunOptions opt = { .jobs = 1, .inventory = inv };
+  StrandRunCounts seen = { 0 };
+  StrandRunOptions opt = { .jobs = 1, .inventory = inv, .progress = keep_waiting, .user_data = &seen };
   g_autoptr (StrandRun) run = run_with (p, samples, "maintenance", &opt);
+  /* The progress line said when the robot would be back. */
+  g_assert_cmpint (seen.next_start_us, ==, start + 3 * HOUR_US);
   strand_clock_use_real ();
   g_assert_cmpstr (run->status, ==, "complete");
   StrandTaskRecord *extract = task_of (run, "S1", "extract");
