@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "executor-slurm.h"
 #include "run-report.h"
 #include "run-usage.h"
@@ -63,8 +64,15 @@ on_progress (const StrandTaskRecord *record, const StrandRunCounts *c, gpointer 
       g_autofree char *eta = c->eta_us >= 0 ? g_strdup_printf (", ETA %" G_GINT64_FORMAT " s",
                                                                c->eta_us / G_USEC_PER_SEC)
                                             : g_strdup ("");
-      printf ("[%u/%u done, %u failed, %u skipped, %u running%s]", c->done, c->total, c->failed,
-              c->skipped, c->running, eta);
+      g_autofree char *waiting = NULL;
+      if (c->next_start_us > 0)
+        {
+          g_autofree char *when = strand_clock_format_rfc3339 (c->next_start_us);
+          waiting = g_strdup_printf (", waiting for equipment until %s", when);
+        }
+      printf ("[samples: %u/%u done, %u failed, %u running; tasks: %u/%u done, %u skipped%s%s]",
+              c->samples_done, c->samples, c->samples_failed, c->samples_running, c->done,
+              c->total, c->skipped, eta, waiting ? waiting : "");
       p->line_shown = TRUE;
     }
   fflush (stdout);
@@ -196,7 +204,7 @@ wants_slurm (const RunSettings *set)
  * equipment of the inventory backed by a partition (its "slurm" member);
  * each such equipment is a pool of its own. */
 static StrandExecutor *
-make_executor (const RunSettings *set, const char *runs_dir, StrandMonitor **monitor, GError **error)
+make_executor (const RunSettings *set, const char *runs_dir, StrandMonitor *monitor, GError **error)
 {
   gboolean backed = slurm_equipment (set);
   if (set->executor != NULL && g_strcmp0 (set->executor, "local") != 0 &&
@@ -238,8 +246,6 @@ make_executor (const RunSettings *set, const char *runs_dir, StrandMonitor **mon
                                .account = set->account ? set->account : e->slurm_account, .equipment = e };
       g_array_append_val (pools, pool);
     }
-  if (backed)
-    *monitor = strand_monitor_new (set->inventory);
   g_autofree char *program = g_file_read_link ("/proc/self/exe", NULL);
   g_autofree char *state_dir = g_build_filename (runs_dir, "slurm-workers", NULL);
   StrandSlurmExecutorOptions options = {
@@ -255,7 +261,7 @@ make_executor (const RunSettings *set, const char *runs_dir, StrandMonitor **mon
     .worker_time_limit_s = (gint64) set->worker_time,
     .grace_us = (gint64) (set->grace * G_USEC_PER_SEC),
     .own_job_seconds = set->own_job_seconds,
-    .monitor = *monitor,
+    .monitor = monitor,
   };
   return strand_executor_slurm_new (&options, error);
 }
@@ -298,16 +304,18 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
     }
   g_autofree char *runs_dir = set->runs ? g_canonicalize_filename (set->runs, NULL)
                                         : g_build_filename (store_dir, "runs", NULL);
-  g_autoptr (StrandMonitor) monitor = NULL;
-  g_autoptr (StrandExecutor) executor = make_executor (set, runs_dir, &monitor, &error);
+  /* The run tells the monitor what runs where: equipment status records,
+   * usage and service counters the scheduler reads. */
+  g_autoptr (StrandMonitor) monitor = set->inventory ? strand_monitor_new (set->inventory) : NULL;
+  if (monitor != NULL)
+    strand_monitor_set_provenance (monitor, prov);
+  g_autoptr (StrandExecutor) executor = make_executor (set, runs_dir, monitor, &error);
   if (error != NULL)
     {
       fprintf (stderr, "strand: %s\n", error->message);
       return g_error_matches (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE) ? STRAND_EXIT_USAGE
                                                                               : STRAND_EXIT_FAILED;
     }
-  if (monitor != NULL)
-    strand_monitor_set_provenance (monitor, prov);
   if (!set->json)
     printf ("running pipeline '%s' on %u sample%s%s\n", pipeline->name, samples->len,
             samples->len == 1 ? "" : "s", set->resume ? ", reusing verified earlier outputs" : "");
@@ -324,6 +332,7 @@ execute (StrandPipeline *pipeline, GPtrArray *samples, const RunSettings *set)
     .sample_types = set->sample_types,
     .accept_late = set->accept_late,
     .faults = faults,
+    .monitor = monitor,
     .executor = executor,
     .progress = on_progress,
     .user_data = &progress,

@@ -157,6 +157,9 @@ typedef struct {
   guint64 publish_bytes;    /* their size */
   StrandRunCache *cache;
   gboolean *sample_failed;
+  guint *sample_left;       /* per sample: its tasks not finished */
+  guint *sample_running;    /* per sample: its tasks running */
+  guint samples_done, samples_failed, samples_running;
   gboolean stopping;
   gboolean cancelled;
   gboolean halted;
@@ -340,10 +343,32 @@ counts_of (Runner *rn, StrandRunCounts *c)
                            .failed = run->failed, .skipped = run->skipped,
                            .running = rn->running, .eta_us = -1 };
   c->waiting = c->total - c->done - c->failed - c->skipped - c->running;
+  c->samples = rn->samples->len;
+  c->samples_done = rn->samples_done;
+  c->samples_failed = rn->samples_failed;
+  c->samples_running = rn->samples_running;
+  /* Nothing runs and the scheduler waits for a machine to open. */
+  gint64 next = rn->schedule && rn->running == 0 ? strand_run_schedule_next_change_us (rn->schedule)
+                                                 : G_MAXINT64;
+  c->next_start_us = next != G_MAXINT64 && next > strand_clock_now_us () + G_USEC_PER_SEC ? next : 0;
   guint finished = c->done + c->failed + c->skipped;
   gint64 elapsed = strand_clock_monotonic_us () - rn->started_mono;
   if (run->succeeded > 0 && finished < c->total)
     c->eta_us = elapsed / finished * (c->total - finished);
+}
+
+/* A task of the sample started (+1) or ended (-1). */
+static void
+now_running (Runner *rn, Task *t, int delta)
+{
+  rn->running += delta;
+  if (t->sample == NULL)
+    return;
+  guint *n = &rn->sample_running[t->sample_index];
+  if (delta > 0 && (*n)++ == 0)
+    rn->samples_running++;
+  else if (delta < 0 && --*n == 0)
+    rn->samples_running--;
 }
 
 static void
@@ -377,6 +402,8 @@ finish_task (Runner *rn, Task *t, const char *status, gboolean usable)
   else
     rn->run->skipped++;
   rn->unfinished--;
+  if (t->sample && --rn->sample_left[t->sample_index] == 0 && !rn->sample_failed[t->sample_index])
+    rn->samples_done++;
   strand_run_schedule_ended (rn->schedule, t->id,
                              strcmp (status, "ok") == 0       ? STRAND_RUN_TASK_DONE
                              : strcmp (status, "cached") == 0 ? STRAND_RUN_TASK_REUSED
@@ -426,6 +453,7 @@ fail_sample (Runner *rn, Task *failed)
   if (failed->sample == NULL || rn->sample_failed[failed->sample_index])
     return;
   rn->sample_failed[failed->sample_index] = TRUE;
+  rn->samples_failed++;
   g_autoptr (GArray) subjects = g_array_new (FALSE, FALSE, sizeof (StrandRecordFile));
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -694,7 +722,7 @@ fail_before_start (Runner *rn, Task *t, StrandErrorClass cls, const char *messag
   StrandTaskResult *r = strand_task_result_new ();
   r->start_us = r->end_us = strand_clock_now_us ();
   fail_result (r, cls, "%s", message);
-  rn->running++;
+  now_running (rn, t, +1);
   t->phase = PHASE_RUNNING;
   on_result (rn, t, r);
 }
@@ -776,12 +804,39 @@ pick_equipment (Runner *rn, Task *t, gboolean *none_left)
   return NULL;
 }
 
+/* The equipment monitor hears of every task started and ended on a named
+ * machine: its busy time, runs and service counters follow the run, and
+ * the scheduler, which reads them, stops giving work to a machine due for
+ * service. A monitor that cannot record costs the run nothing but a line. */
+static void
+monitor_task (Runner *rn, Task *t, gboolean started)
+{
+  if (rn->opt->monitor == NULL || t->spec == NULL || t->spec->equipment == NULL ||
+      strand_monitor_equipment (rn->opt->monitor, t->spec->equipment) == NULL)
+    return;
+  g_autofree char *label = strand_plan_task_id (t->plan);
+  g_autoptr (GError) error = NULL;
+  gint64 now = strand_clock_now_us ();
+  gboolean ok = started
+      ? strand_monitor_task_started (rn->opt->monitor, t->spec->equipment, label, now, &error)
+      : strand_monitor_task_finished (rn->opt->monitor, t->spec->equipment, label, now, &error);
+  if (!ok)
+    g_message ("equipment %s: %s", t->spec->equipment, error->message);
+}
+
 static void
 on_equipment_down (const char *equipment, gint64 at_us, gpointer user_data)
 {
   Runner *rn = user_data;
   if (rn->schedule)
     strand_run_schedule_equipment_down (rn->schedule, equipment, NULL);
+  if (rn->opt->monitor && strand_monitor_equipment (rn->opt->monitor, equipment))
+    {
+      g_autoptr (GError) error = NULL;
+      if (!strand_monitor_set_status (rn->opt->monitor, equipment, STRAND_EQUIPMENT_DOWN,
+                                      "injected fault", at_us, &error))
+        g_message ("equipment %s: %s", equipment, error->message);
+    }
   for (guint i = 0; i < rn->tasks->len; i++)
     {
       Task *t = rn->tasks->pdata[i];
@@ -964,7 +1019,8 @@ handle_failure (Runner *rn, Task *t)
 static void
 on_result (Runner *rn, Task *t, StrandTaskResult *r)
 {
-  rn->running--;
+  now_running (rn, t, -1);
+  monitor_task (rn, t, FALSE);
   strand_task_result_free (t->record->result);
   t->record->result = r;
   name_user_files (t->spec, r);
@@ -1114,7 +1170,8 @@ start (Runner *rn, Task *t, const char *equipment)
   if (started)
     {
       t->phase = PHASE_RUNNING;
-      rn->running++;
+      now_running (rn, t, +1);
+      monitor_task (rn, t, TRUE);
       return;
     }
   /* Nothing ran: the attempt fails where a run's failure goes. */
@@ -1228,6 +1285,8 @@ plan (Runner *rn)
   rn->tasks = g_ptr_array_new_with_free_func (task_free);
   rn->results = g_new0 (StrandTaskResult *, MAX (rn->plan->tasks->len, 1));
   rn->sample_failed = g_new0 (gboolean, MAX (rn->samples->len, 1));
+  rn->sample_left = g_new0 (guint, MAX (rn->samples->len, 1));
+  rn->sample_running = g_new0 (guint, MAX (rn->samples->len, 1));
   g_autoptr (GHashTable) sample_index = g_hash_table_new (NULL, NULL);
   for (guint si = 0; si < rn->samples->len; si++)
     g_hash_table_insert (sample_index, rn->samples->pdata[si], GUINT_TO_POINTER (si));
@@ -1252,6 +1311,8 @@ plan (Runner *rn)
       t->memory_factor = t->time_factor = 1;
       t->plugin = pt->stage->resolved;
       t->waiting = pt->deps->len;
+      if (t->sample)
+        rn->sample_left[t->sample_index]++;
       g_ptr_array_add (rn->tasks, t);
     }
   rn->unfinished = rn->tasks->len;
@@ -1579,6 +1640,8 @@ runner_clear (Runner *rn)
   g_clear_pointer (&rn->cache, strand_run_cache_free);
   g_clear_pointer (&rn->damaged, g_hash_table_unref);
   g_free (rn->sample_failed);
+  g_free (rn->sample_left);
+  g_free (rn->sample_running);
 }
 
 StrandRun *

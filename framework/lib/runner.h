@@ -27,6 +27,7 @@
  * failed samples, and run.json, the summary of every task. */
 #pragma once
 
+#include "equipment-monitor.h"
 #include "equipment.h"
 #include "executor.h"
 #include "faults.h"
@@ -77,6 +78,12 @@ typedef struct {
   guint running;
   guint waiting;
   gint64 eta_us;   /* remaining time estimated from the tasks done so far; -1: unknown */
+  guint samples;
+  guint samples_done;    /* every task finished, the sample did not fail */
+  guint samples_failed;
+  guint samples_running; /* with a task running */
+  gint64 next_start_us;  /* nothing runs: the scheduler waits for equipment until then
+                          * (wall time); 0 otherwise */
 } StrandRunCounts;
 
 /* Called when a task ends (`record` set) and about once a second (NULL). */
@@ -93,6 +100,8 @@ typedef struct {
   StrandRegistry *registry;   /* where fallback plugins are found; may be NULL */
   StrandInventory *inventory; /* equipment tasks are assigned to; may be NULL */
   StrandFaults *faults;       /* injected faults; NULL in normal runs */
+  StrandMonitor *monitor;     /* told what runs on which equipment, so its status, usage
+                               * counters and service state follow; may be NULL */
   StrandExecutor *executor;   /* NULL: a local one */
   const StrandSampleTypes *sample_types; /* how long samples stay usable; NULL: no degradation */
   gboolean accept_late;       /* process samples that can no longer make their window or due

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "degradation.h"
+#include "equipment-health.h"
 #include "runner.h"
 #include "test-util.h"
 #include "validator.h"
@@ -159,6 +160,12 @@ collected_samples (void)
   return samples;
 }
 
+static void
+keep_counts (const StrandTaskRecord *record, const StrandRunCounts *counts, gpointer user_data)
+{
+  *(StrandRunCounts *) user_data = *counts;
+}
+
 /* A sample whose material expired before it could be extracted stops with
  * a "late" decision; the others run, on the instrument of their class. With
  * accept_late it runs, and the decision says it was late. */
@@ -174,9 +181,16 @@ test_late_sample (void)
   g_autoptr (StrandPipeline) p = pipeline_from (material_pipeline);
 
   g_autoptr (GPtrArray) samples = collected_samples ();
-  StrandRunOptions opt = { .jobs = 2, .inventory = inv, .sample_types = types };
+  StrandRunCounts last = { 0 };
+  StrandRunOptions opt = { .jobs = 2, .inventory = inv, .sample_types = types,
+                           .progress = keep_counts, .user_data = &last };
   g_autoptr (StrandRun) run = run_with (p, samples, "late", &opt);
   g_assert_cmpstr (run->status, ==, "failed");
+  /* What the progress line last showed: one sample through, one stopped. */
+  g_assert_cmpuint (last.samples, ==, 2);
+  g_assert_cmpuint (last.samples_done, ==, 1);
+  g_assert_cmpuint (last.samples_failed, ==, 1);
+  g_assert_cmpuint (last.samples_running, ==, 0);
   g_assert_cmpstr (task_of (run, "FRESH", "extract")->status, ==, "ok");
   g_assert_cmpstr (task_of (run, "FRESH", "extract")->equipment, ==, "robot1");
   g_assert_cmpstr (task_of (run, "FRESH", "work")->status, ==, "ok");
@@ -200,6 +214,15 @@ test_late_sample (void)
   StrandRunOptions plain = { .jobs = 2, .sample_types = types };
   g_autoptr (StrandRun) run3 = run_with (data_only, samples3, "data-only", &plain);
   g_assert_cmpstr (run3->status, ==, "complete");
+}
+
+/* The first "waiting for equipment until" the progress saw. */
+static void
+keep_waiting (const StrandTaskRecord *record, const StrandRunCounts *counts, gpointer user_data)
+{
+  StrandRunCounts *seen = user_data;
+  if (seen->next_start_us == 0 && counts->next_start_us != 0)
+    *seen = *counts;
 }
 
 /* An instrument in maintenance takes its task when the window ends; on the
@@ -229,8 +252,11 @@ test_maintenance_wait (void)
       " \"edges\": []}");
   g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
   g_ptr_array_add (samples, sample ("S1", "routine"));
-  StrandRunOptions opt = { .jobs = 1, .inventory = inv };
+  StrandRunCounts seen = { 0 };
+  StrandRunOptions opt = { .jobs = 1, .inventory = inv, .progress = keep_waiting, .user_data = &seen };
   g_autoptr (StrandRun) run = run_with (p, samples, "maintenance", &opt);
+  /* The progress line said when the robot would be back. */
+  g_assert_cmpint (seen.next_start_us, ==, start + 3 * HOUR_US);
   strand_clock_use_real ();
   g_assert_cmpstr (run->status, ==, "complete");
   StrandTaskRecord *extract = task_of (run, "S1", "extract");
@@ -267,6 +293,47 @@ test_unplaceable (void)
   g_assert_nonnull (strstr (t->result->message, "no compute equipment can run it"));
 }
 
+/* The monitor hears of every task on named equipment: a robot one run
+ * short of its service takes one task and no more; the rest go to the
+ * other robot, and both robots' histories show them busy. */
+static void
+test_service_due (void)
+{
+  g_autoptr (StrandInventory) inv = inventory_from (
+      "{\"equipment\": ["
+      " {\"id\": \"robot1\", \"class\": \"extraction\", \"capacity\": 1,"
+      "  \"service\": {\"counters\": {\"runs\": {\"count\": 9, \"due\": 10}}}},"
+      " {\"id\": \"robot2\", \"class\": \"extraction\", \"capacity\": 1}]}");
+  g_autoptr (StrandMonitor) monitor = strand_monitor_new (inv);
+  g_autoptr (StrandPipeline) p = pipeline_from (
+      "{\"name\": \"t\", \"stages\": [{\"id\": \"extract\", \"plugin\": \"noop-stage\","
+      " \"resources\": {\"equipment_class\": \"extraction\", \"expected_seconds\": 60}}], \"edges\": []}");
+  g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("S%u", i + 1);
+      g_ptr_array_add (samples, sample (id, "routine"));
+    }
+  StrandRunOptions opt = { .jobs = 1, .inventory = inv, .monitor = monitor };
+  g_autoptr (StrandRun) run = run_with (p, samples, "service", &opt);
+  g_assert_cmpstr (run->status, ==, "complete");
+  guint on_robot1 = 0;
+  for (guint i = 0; i < run->tasks->len; i++)
+    on_robot1 += g_strcmp0 (((StrandTaskRecord *) run->tasks->pdata[i])->equipment, "robot1") == 0;
+  g_assert_cmpuint (on_robot1, ==, 1);
+  StrandEquipment *robot1 = strand_monitor_equipment (monitor, "robot1");
+  g_assert_cmpfloat (strand_health_counter (robot1->health, "runs")->count, ==, 10);
+  for (const char *const *id = (const char *const[]){ "robot1", "robot2", NULL }; *id; id++)
+    {
+      g_assert_cmpint (strand_monitor_status (monitor, *id, NULL), ==, STRAND_EQUIPMENT_UP);
+      g_autoptr (GArray) history = strand_monitor_history (monitor, *id, strand_clock_now_us ());
+      gboolean busy = FALSE;
+      for (guint k = 0; k < history->len; k++)
+        busy |= g_array_index (history, StrandStatusInterval, k).status == STRAND_EQUIPMENT_BUSY;
+      g_assert_true (busy);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -280,6 +347,7 @@ main (int argc, char **argv)
   g_test_add_func ("/schedule/late-sample", test_late_sample);
   g_test_add_func ("/schedule/maintenance-wait", test_maintenance_wait);
   g_test_add_func ("/schedule/unplaceable", test_unplaceable);
+  g_test_add_func ("/schedule/service-due", test_service_due);
   int rc = g_test_run ();
   strand_registry_free (registry);
   strand_test_remove_tree (tmp);
