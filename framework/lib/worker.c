@@ -429,15 +429,23 @@ strand_worker_exec_main (int argc, char **argv)
   if (o != NULL && json_object_has_member (o, "validate"))
     {
       JsonNode *list = json_object_get_member (o, "validate");
+      JsonNode *plugin_node = json_object_get_member (o, "plugin");
+      g_autoptr (StrandPluginInfo) plugin = strand_plugin_info_from_json (plugin_node, &error);
       g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_task_spec_free);
-      for (guint i = 0; JSON_NODE_HOLDS_ARRAY (list) && i < json_array_get_length (json_node_get_array (list)); i++)
+      for (guint i = 0; plugin && JSON_NODE_HOLDS_ARRAY (list) &&
+                        i < json_array_get_length (json_node_get_array (list)); i++)
         {
-          StrandTaskSpec *one = strand_task_spec_from_json (
-              json_array_get_element (json_node_get_array (list), i), &error);
+          JsonNode *element = json_array_get_element (json_node_get_array (list), i);
+          StrandTaskSpec *one = strand_task_spec_from_json (element, &error);
           if (one == NULL)
-            refuse (report_fd, STRAND_ERROR_INTERNAL, "read the checks from", "the host", EINVAL);
+            break;
+          /* Every task shares the one description, for its stand-in. */
+          g_clear_pointer (&one->owned_plugin, strand_plugin_info_free);
+          one->plugin = plugin;
           g_ptr_array_add (specs, one);
         }
+      if (plugin == NULL || error != NULL)
+        refuse (report_fd, STRAND_ERROR_INTERNAL, "read the checks from", "the host", EINVAL);
       gint64 first = strand_json_int (o, "first", 0);
       checks_main ((StrandTaskSpec *const *) specs->pdata, specs->len,
                    (guint) CLAMP (first, 0, G_MAXUINT), report_fd, host);
@@ -1022,18 +1030,28 @@ strand_worker_start_checks (GPtrArray *specs, guint first, int *report_fd, GErro
   g_autofree char *text = NULL;
   if (program != NULL)
     {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "first");
-      json_builder_add_int_value (b, first);
-      json_builder_set_member_name (b, "validate");
-      json_builder_begin_array (b);
+      /* The plugin's description once, not once per task: each task is
+       * written with an empty stand-in, which the worker replaces. */
+      const StrandPluginInfo *plugin = ((StrandTaskSpec *) specs->pdata[0])->plugin;
+      g_autoptr (StrandPluginInfo) stand_in = strand_plugin_info_new ();
+      g_autoptr (JsonNode) plugin_node = strand_plugin_info_to_json (plugin);
+      g_autofree char *plugin_text = json_to_string (plugin_node, FALSE);
+      GString *all = g_string_new (NULL);
+      g_string_append_printf (all, "{\"first\":%u,\"plugin\":%s,\"validate\":[", first, plugin_text);
       for (guint i = first; i < specs->len; i++)
-        json_builder_add_value (b, strand_task_spec_to_json (specs->pdata[i]));
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-      g_autoptr (JsonNode) node = json_builder_get_root (b);
-      text = json_to_string (node, FALSE);
+        {
+          StrandTaskSpec *spec = specs->pdata[i];
+          spec->plugin = stand_in;
+          g_autoptr (JsonNode) one = strand_task_spec_to_json (spec);
+          spec->plugin = plugin;
+          g_autofree char *one_text = json_to_string (one, FALSE);
+          g_string_append (all, one_text);
+          g_string_append_c (all, i + 1 < specs->len ? ',' : ']');
+        }
+      if (first >= specs->len)
+        g_string_append_c (all, ']');
+      g_string_append_c (all, '}');
+      text = g_string_free (all, FALSE);
     }
   pid_t host = getpid ();
   int saved = 0;
