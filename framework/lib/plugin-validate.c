@@ -76,7 +76,7 @@ typedef struct {
   GString *pending;
   gboolean skipping;   /* inside a line longer than MAX_LINE */
   gint current;        /* the task whose callback runs; -1: none */
-  gboolean begun;      /* a callback began in this process */
+  gboolean loaded;     /* the plugin is open: callbacks run */
   gboolean said_why;   /* the current task reported a problem */
   char *load_message;  /* a failure reported before any callback */
   gint64 deadline;     /* monotonic */
@@ -292,10 +292,10 @@ take_line (Checks *c, Worker *w, const char *line)
   const char *t = strand_json_string (o, "t", "");
   Batch *b = w->batch;
   gint64 task = strand_json_int (o, "task", -1);
-  if (strcmp (t, "begin") == 0 && task >= b->next && task < b->specs->len)
+  if (strcmp (t, "loaded") == 0 && !w->loaded)
     {
-      w->current = (gint) task;
-      w->begun = TRUE;
+      w->loaded = TRUE;
+      w->current = b->next < b->specs->len ? (gint) b->next : -1;
       w->said_why = FALSE;
       w->deadline = strand_clock_monotonic_us () + c->timeout_us;
     }
@@ -310,7 +310,8 @@ take_line (Checks *c, Worker *w, const char *line)
                        ") without saying why", name, status);
         }
       b->next = (guint) task + 1;
-      w->current = -1;
+      w->current = b->next < b->specs->len ? (gint) b->next : -1;
+      w->said_why = FALSE;
       w->deadline = strand_clock_monotonic_us () + c->timeout_us;
     }
   else if (strcmp (t, "fail") == 0)
@@ -321,7 +322,7 @@ take_line (Checks *c, Worker *w, const char *line)
           w->said_why = TRUE;
           add_finding (c, b, "stage-validate", (guint) w->current, "%s", msg);
         }
-      else if (!w->begun && w->load_message == NULL)
+      else if (!w->loaded && w->load_message == NULL)
         w->load_message = g_steal_pointer (&msg);
     }
 }
@@ -405,7 +406,11 @@ worker_finish (Checks *c, Worker *w)
                                                       left == 1 ? " was" : "s were")
                                    : g_strdup ("");
       double seconds = (double) c->timeout_us / G_USEC_PER_SEC;
-      if (w->begun)
+      if (w->loaded && w->current < 0)
+        add_finding (c, b, "stage-validate-timeout", G_MAXUINT,
+                     "plugin %s did not end within %g s of its last check, and was stopped",
+                     name, seconds);
+      else if (w->loaded)
         add_finding (c, b, "stage-validate-timeout", at,
                      "the validate callback of plugin %s did not return within %g s and was "
                      "stopped%s", name, seconds, rest);
@@ -417,7 +422,7 @@ worker_finish (Checks *c, Worker *w)
       return FALSE;
     }
   gboolean clean = WIFEXITED (w->status) && WEXITSTATUS (w->status) == 0;
-  if (!w->begun)
+  if (!w->loaded)
     {
       /* Nothing was checked: the plugin would not load, or has no
        * validate callback after all. */

@@ -67,9 +67,9 @@ StrandTaskResult *strand_worker_run (const StrandTaskSpec *spec);
  * of specs[first..] (tasks of one plugin, each with a work_dir that need not
  * exist) in order, and writes nothing of its own: output_path() is refused,
  * what the plugin prints is discarded, no core is dumped, and its address
- * space is bounded. Around each callback it reports {"t":"begin","task":I}
- * and {"t":"end","task":I,"status":RC} (I the index into `specs`), and
- * between them what the callback said through host->fail() as during a run;
+ * space is bounded. It reports {"t":"loaded"} once the plugin is open,
+ * then what each callback says through host->fail() as during a run,
+ * followed by {"t":"end","task":I,"status":RC} (I the index into `specs`);
  * it exits 0 after the last. Returns the process, the read end of its report
  * pipe in `report_fd`; -1 and `error` when no process could start. The
  * caller reads, kills and reaps it. */
