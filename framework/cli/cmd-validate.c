@@ -10,13 +10,18 @@ strand_cmd_validate (int argc, char **argv)
   g_autofree char *samples_path = NULL;
   g_autofree char *equipment_path = NULL;
   g_autofree char *reference = NULL;
-  gboolean json = FALSE, deep = FALSE, no_data = FALSE;
+  gboolean json = FALSE, deep = FALSE, no_data = FALSE, no_stage_checks = FALSE;
+  double stage_timeout = 0;
   GOptionEntry entries[] = {
     { "samples", 's', 0, G_OPTION_ARG_FILENAME, &samples_path, "Sample sheet (JSON or TSV)", "FILE" },
     { "equipment", 'e', 0, G_OPTION_ARG_FILENAME, &equipment_path, "Equipment inventory (JSON)", "FILE" },
     { "reference", 0, 0, G_OPTION_ARG_FILENAME, &reference, "Reference FASTA (CRAM inputs, contig checks)", "FASTA" },
     { "deep", 0, 0, G_OPTION_ARG_NONE, &deep, "Read whole input files, not a prefix", NULL },
     { "no-data", 0, 0, G_OPTION_ARG_NONE, &no_data, "Do not open the samples' input files", NULL },
+    { "no-stage-checks", 0, 0, G_OPTION_ARG_NONE, &no_stage_checks,
+      "Do not call the stages' own checks (their plugins' validate callbacks)", NULL },
+    { "stage-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &stage_timeout,
+      "Seconds one stage check may take (default: 10)", "SECONDS" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as JSON", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -31,13 +36,20 @@ strand_cmd_validate (int argc, char **argv)
       fprintf (stderr, "strand: validate takes one PIPELINE file\n");
       return STRAND_EXIT_USAGE;
     }
+  if (!(stage_timeout >= 0 && stage_timeout <= 86400))
+    {
+      fprintf (stderr, "strand: --stage-timeout takes seconds from 0 to 86400\n");
+      return STRAND_EXIT_USAGE;
+    }
   g_autoptr (StrandRegistry) registry = strand_cli_load_registry (&options, json);
   g_autoptr (GPtrArray) problems = strand_problems_new ();
   g_autoptr (StrandPipeline) pipeline = strand_pipeline_load (argv[1], problems);
   g_autoptr (GPtrArray) samples = samples_path ? strand_samples_load (samples_path, problems) : NULL;
   g_autoptr (StrandInventory) inventory =
       equipment_path ? strand_inventory_load (equipment_path, problems) : NULL;
-  StrandValidateOptions vo = { .deep = deep, .skip_data = no_data, .reference = reference };
+  StrandValidateOptions vo = { .deep = deep, .skip_data = no_data, .reference = reference,
+                              .skip_stage_checks = no_stage_checks,
+                              .stage_timeout_us = (gint64) (stage_timeout * G_USEC_PER_SEC) };
   if (pipeline != NULL)
     strand_validate (pipeline, registry, samples, inventory, &vo, problems);
   guint errors = strand_problems_errors (problems);

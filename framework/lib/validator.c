@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "datacheck.h"
 #include "formats.h"
+#include "plugin-validate.h"
 
 #define DEFAULT_HORIZON_US ((gint64) 7 * 24 * 3600 * G_USEC_PER_SEC)
 
@@ -423,12 +424,18 @@ strand_validate (StrandPipeline *pipeline, StrandRegistry *registry, GPtrArray *
   guint before = problems->len;
   strand_pipeline_resolve (pipeline, registry, problems);
   prefix_locations (problems, before, pipeline->source ? pipeline->source : "");
+  gboolean resolved = TRUE;
+  for (guint i = before; i < problems->len; i++)
+    resolved &= ((StrandProblem *) problems->pdata[i])->warning;
   if (samples != NULL)
     check_samples (pipeline, samples, problems);
   if (inventory != NULL)
     check_resources (pipeline, inventory, options, problems);
   if (samples != NULL && !options->skip_data)
     check_data (pipeline, samples, options, problems);
+  /* Only a run that could be planned has tasks to ask the stages about. */
+  if (samples != NULL && resolved && !options->skip_stage_checks)
+    strand_plugin_validate (pipeline, samples, options->stage_timeout_us, problems);
   for (guint i = first; i < problems->len; i++)
     if (!((StrandProblem *) problems->pdata[i])->warning)
       return FALSE;

@@ -290,6 +290,111 @@ worker_main (const StrandTaskSpec *spec, int report_fd, const char *log_path, pi
   _exit (rc == STRAND_OK ? WORKER_EXIT_OK : WORKER_EXIT_STAGE_FAILED);
 }
 
+/* ---- validation inside the worker ------------------------------------------ */
+
+/* What the validate callbacks of one worker may use, in all: a plugin
+ * that leaks past it fails its allocations, not the machine. */
+#define CHECKS_MEMORY_BYTES ((guint64) 1 << 30)
+
+static int
+refuse_output_path (StrandTask *task, const char *port, const char *file_name, const char **path)
+{
+  (void) task; (void) port; (void) file_name; (void) path;
+  return STRAND_E_INVALID; /* nothing is written before the run */
+}
+
+static int
+refuse_sample_output_path (StrandTask *task, const char *port, const char *sample_id,
+                           const char *file_name, const char **path)
+{
+  (void) task; (void) port; (void) sample_id; (void) file_name; (void) path;
+  return STRAND_E_INVALID;
+}
+
+static void
+send_check (StrandTask *task, const char *type, guint index, gboolean with_status, int rc)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "t");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, "task");
+  json_builder_add_int_value (b, index);
+  if (with_status)
+    {
+      json_builder_set_member_name (b, "status");
+      json_builder_add_int_value (b, rc);
+    }
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) node = json_builder_get_root (b);
+  strand_task_report (task, node);
+}
+
+/* Calls the validate callback of specs[0..n), all of one plugin, as tasks
+ * `first`, `first + 1`, ... of the host's batch. */
+static G_GNUC_NORETURN void
+checks_main (StrandTaskSpec *const *specs, guint n, guint first, int report_fd, pid_t host)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != host)
+    _exit (WORKER_EXIT_LOAD_FAILED);
+  /* What a plugin prints while it checks goes nowhere: its problems come
+   * through host->fail(), and validation writes no task logs. */
+  int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0)
+    {
+      dup2 (devnull, STDIN_FILENO);
+      dup2 (devnull, STDOUT_FILENO);
+      dup2 (devnull, STDERR_FILENO);
+    }
+  if (report_fd > 3)
+    close_range (3, (unsigned) report_fd - 1, 0);
+  close_range ((unsigned) report_fd + 1, ~0U, 0);
+  signal (SIGTERM, SIG_DFL);
+  signal (SIGINT, SIG_DFL);
+  struct rlimit no_core = { 0, 0 };
+  setrlimit (RLIMIT_CORE, &no_core); /* a crash is reported, not dumped */
+  if (n == 0)
+    _exit (WORKER_EXIT_OK);
+
+  StrandTask task;
+  g_autoptr (GError) error = NULL;
+  StrandPluginModule *module = strand_plugin_module_open (specs[0]->plugin->path, &error);
+  const StrandStageDescriptor *desc = module ? strand_plugin_module_descriptor (module) : NULL;
+  if (module == NULL)
+    {
+      strand_task_init (&task, specs[0], NULL, report_fd);
+      strand_host_table ()->fail (&task, STRAND_ERROR_CONFIG, "plugin %s: %s",
+                                  specs[0]->plugin->path, error->message);
+      _exit (WORKER_EXIT_LOAD_FAILED);
+    }
+  if (desc->validate == NULL)
+    _exit (WORKER_EXIT_OK); /* the file changed since it was scanned */
+  if (WORKER_RLIMIT_AS)
+    {
+      guint64 base = address_space_bytes ();
+      struct rlimit rl = { base + CHECKS_MEMORY_BYTES, base + CHECKS_MEMORY_BYTES };
+      if (base > 0)
+        setrlimit (RLIMIT_AS, &rl);
+    }
+  StrandHost table = *strand_host_table ();
+  table.output_path = refuse_output_path;
+  table.sample_output_path = refuse_sample_output_path;
+  /* The host counts the ends: the next callback is that of the task after. */
+  strand_task_init (&task, specs[0], desc, report_fd);
+  send_check (&task, "loaded", first, FALSE, 0);
+  strand_task_clear (&task);
+  for (guint i = 0; i < n; i++)
+    {
+      strand_task_init (&task, specs[i], desc, report_fd);
+      int rc = desc->validate (&task, &table);
+      send_check (&task, "end", first + i, TRUE, rc);
+      strand_task_clear (&task);
+    }
+  fflush (NULL);
+  _exit (WORKER_EXIT_OK);
+}
+
 /* ---- the worker program ------------------------------------------------------ */
 
 int
@@ -323,6 +428,31 @@ strand_worker_exec_main (int argc, char **argv)
   close (spec_fd);
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) node = json_from_string (text->str, &error);
+  JsonObject *o = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  if (o != NULL && json_object_has_member (o, "validate"))
+    {
+      JsonNode *list = json_object_get_member (o, "validate");
+      JsonNode *plugin_node = json_object_get_member (o, "plugin");
+      g_autoptr (StrandPluginInfo) plugin = strand_plugin_info_from_json (plugin_node, &error);
+      g_autoptr (GPtrArray) specs = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_task_spec_free);
+      for (guint i = 0; plugin && JSON_NODE_HOLDS_ARRAY (list) &&
+                        i < json_array_get_length (json_node_get_array (list)); i++)
+        {
+          JsonNode *element = json_array_get_element (json_node_get_array (list), i);
+          StrandTaskSpec *one = strand_task_spec_from_json (element, &error);
+          if (one == NULL)
+            break;
+          /* Every task shares the one description, for its stand-in. */
+          g_clear_pointer (&one->owned_plugin, strand_plugin_info_free);
+          one->plugin = plugin;
+          g_ptr_array_add (specs, one);
+        }
+      if (plugin == NULL || error != NULL)
+        refuse (report_fd, STRAND_ERROR_INTERNAL, "read the checks from", "the host", EINVAL);
+      gint64 first = strand_json_int (o, "first", 0);
+      checks_main ((StrandTaskSpec *const *) specs->pdata, specs->len,
+                   (guint) CLAMP (first, 0, G_MAXUINT), report_fd, host);
+    }
   StrandTaskSpec *spec = node ? strand_task_spec_from_json (node, &error) : NULL;
   if (spec == NULL)
     refuse (report_fd, STRAND_ERROR_INTERNAL, "read the task from", "the host", EINVAL);
@@ -353,11 +483,9 @@ worker_program (void)
  * pipe as fd 3 and the task as fd 4: the host's cost is a vfork and an
  * exec, whatever its own size (a fork copies its page tables). */
 static pid_t
-spawn_worker (const char *program, const StrandTaskSpec *spec, int report_fd, pid_t host,
+spawn_worker (const char *program, const char *text, int report_fd, pid_t host,
               const char *cgroup_dir, int *saved_errno)
 {
-  g_autoptr (JsonNode) node = strand_task_spec_to_json (spec);
-  g_autofree char *text = json_to_string (node, FALSE);
   int memfd = memfd_create ("strand-task", MFD_CLOEXEC);
   if (memfd < 0 || strand_write_all (memfd, text, strlen (text), NULL) != 0 ||
       lseek (memfd, 0, SEEK_SET) != 0)
@@ -668,7 +796,9 @@ strand_worker_start (const StrandTaskSpec *spec, StrandErrorClass *error_class, 
   guint64 base_rss = program ? 0 : resident_bytes ();
   pid_t host = getpid ();
   fflush (NULL);
-  pid_t pid = program ? spawn_worker (program, spec, fds[1], host, cgroup_dir, &saved) : fork ();
+  g_autoptr (JsonNode) node = program ? strand_task_spec_to_json (spec) : NULL;
+  g_autofree char *text = node ? json_to_string (node, FALSE) : NULL;
+  pid_t pid = program ? spawn_worker (program, text, fds[1], host, cgroup_dir, &saved) : fork ();
   if (pid < 0)
     {
       if (!program)
@@ -885,4 +1015,67 @@ strand_worker_run (const StrandTaskSpec *spec)
         break;
     }
   return strand_worker_finish (w);
+}
+
+pid_t
+strand_worker_start_checks (GPtrArray *specs, guint first, int *report_fd, GError **error)
+{
+  *report_fd = -1;
+  int fds[2] = { -1, -1 };
+  if (pipe2 (fds, O_CLOEXEC) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "cannot make a pipe for a worker: %s", g_strerror (saved));
+      return -1;
+    }
+  const char *program = worker_program ();
+  g_autofree char *text = NULL;
+  if (program != NULL)
+    {
+      /* The plugin's description once, not once per task: each task is
+       * written with an empty stand-in, which the worker replaces. */
+      const StrandPluginInfo *plugin = ((StrandTaskSpec *) specs->pdata[0])->plugin;
+      g_autoptr (StrandPluginInfo) stand_in = strand_plugin_info_new ();
+      g_autoptr (JsonNode) plugin_node = strand_plugin_info_to_json (plugin);
+      g_autofree char *plugin_text = json_to_string (plugin_node, FALSE);
+      GString *all = g_string_new (NULL);
+      g_string_append_printf (all, "{\"first\":%u,\"plugin\":%s,\"validate\":[", first, plugin_text);
+      for (guint i = first; i < specs->len; i++)
+        {
+          StrandTaskSpec *spec = specs->pdata[i];
+          spec->plugin = stand_in;
+          g_autoptr (JsonNode) one = strand_task_spec_to_json (spec);
+          spec->plugin = plugin;
+          g_autofree char *one_text = json_to_string (one, FALSE);
+          g_string_append (all, one_text);
+          g_string_append_c (all, i + 1 < specs->len ? ',' : ']');
+        }
+      if (first >= specs->len)
+        g_string_append_c (all, ']');
+      g_string_append_c (all, '}');
+      text = g_string_free (all, FALSE);
+    }
+  pid_t host = getpid ();
+  int saved = 0;
+  fflush (NULL);
+  pid_t pid = program ? spawn_worker (program, text, fds[1], host, NULL, &saved) : fork ();
+  if (pid < 0 && !program)
+    saved = errno;
+  if (pid == 0 && !program)
+    {
+      close (fds[0]);
+      checks_main ((StrandTaskSpec *const *) specs->pdata + first, specs->len - MIN (first, specs->len),
+                   first, fds[1], host);
+    }
+  close (fds[1]);
+  if (pid < 0)
+    {
+      close (fds[0]);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot start a worker: %s",
+                   g_strerror (saved));
+      return -1;
+    }
+  *report_fd = fds[0];
+  return pid;
 }

@@ -27,6 +27,8 @@
  * strand_worker_reap() and take the result with strand_worker_finish(). */
 #pragma once
 
+#include <sys/types.h>
+
 #include "policy.h"
 #include "task.h"
 
@@ -60,6 +62,18 @@ void strand_worker_free (StrandWorker *worker);
 /* Runs `spec` to its end, waiting for it (timeout included). Never fails as
  * a whole: what went wrong is in the result. */
 StrandTaskResult *strand_worker_run (const StrandTaskSpec *spec);
+
+/* Validation (plugin-validate.h): a worker that calls the validate callback
+ * of specs[first..] (tasks of one plugin, each with a work_dir that need not
+ * exist) in order, and writes nothing of its own: output_path() is refused,
+ * what the plugin prints is discarded, no core is dumped, and its address
+ * space is bounded. It reports {"t":"loaded"} once the plugin is open,
+ * then what each callback says through host->fail() as during a run,
+ * followed by {"t":"end","task":I,"status":RC} (I the index into `specs`);
+ * it exits 0 after the last. Returns the process, the read end of its report
+ * pipe in `report_fd`; -1 and `error` when no process could start. The
+ * caller reads, kills and reaps it. */
+pid_t strand_worker_start_checks (GPtrArray *specs, guint first, int *report_fd, GError **error);
 
 /* The main of the worker program (strand-worker), which the host starts
  * with the task as JSON on a descriptor (task.h) when it is installed, or
