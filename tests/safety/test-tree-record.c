@@ -203,6 +203,24 @@ digests_of (const char *json_text, GHashTable *trees)
   return g_string_free (s, FALSE);
 }
 
+/* How many tasks of `stage` the run reused. */
+static guint
+reused_of (const char *json_text, const char *stage)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, json_text, -1, NULL));
+  JsonArray *tasks = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                                   "tasks");
+  guint n = 0;
+  for (guint i = 0; i < json_array_get_length (tasks); i++)
+    {
+      JsonObject *t = json_array_get_object_element (tasks, i);
+      n += strcmp (json_object_get_string_member (t, "stage"), stage) == 0 &&
+           strcmp (json_object_get_string_member (t, "status"), "cached") == 0;
+    }
+  return n;
+}
+
 static gboolean
 collect_named (JsonObject *st, guint64 seq, gpointer data)
 {
@@ -310,13 +328,18 @@ test_kill_at_every_record (void)
           break;
         }
       kills++;
-      unstored_seen += check_store (store, trees);
+      guint unstored = check_store (store, trees);
+      unstored_seen += unstored;
       g_autofree char *out = NULL;
       g_assert_cmpint (strand_cli (&out, NULL, "run", pipeline, "--samples", sheet, "-P",
                                    STRAND_SAFETY_PLUGIN_DIR, "--store", store, "--resume", "--json",
                                    NULL), ==, 0);
       g_autofree char *resumed = digests_of (out, NULL);
       g_assert_cmpstr (resumed, ==, clean);
+      /* A recorded tree left in its staged folder is stored on resume, and
+       * the task that made it is reused, not run again. */
+      if (unstored > 0)
+        g_assert_cmpuint (reused_of (out, "sequence"), >=, unstored);
       g_assert_cmpuint (check_store (store, trees), ==, 0);
       g_assert_cmpint (strand_cli (NULL, NULL, "verify", "--store", store, NULL), ==, 0);
       g_assert_cmpint (strand_cli (NULL, NULL, "gc", "--store", store, NULL), ==, 0);
