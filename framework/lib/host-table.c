@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -446,7 +447,9 @@ host_run_tool (StrandTask *task, const StrandCommand *commands, size_t n,
   int prev_read = in_fd;
   int rc = STRAND_OK;
   size_t started = 0;
-  for (size_t i = 0; i < n; i++)
+  /* Held while the commands start, so that stop_tools sees all or none. */
+  g_mutex_lock (&task->tools_lock);
+  for (size_t i = 0; i < n && !task->tools_stopped; i++)
     {
       int pipe_fds[2] = { -1, -1 };
       gboolean last = i + 1 == n;
@@ -474,6 +477,9 @@ host_run_tool (StrandTask *task, const StrandCommand *commands, size_t n,
         }
       started++;
     }
+  task->tool_pids = pids;
+  task->n_tool_pids = started;
+  g_mutex_unlock (&task->tools_lock);
   if (prev_read >= 0)
     close (prev_read);
   close (out_fd);
@@ -482,9 +488,17 @@ host_run_tool (StrandTask *task, const StrandCommand *commands, size_t n,
   int last_status = -1;
   for (size_t i = 0; i < started; i++)
     {
+      /* Waited for without reaping first: until it is reaped under the
+       * lock, stop_tools cannot signal a pid the system gave to another. */
+      siginfo_t info;
+      while (waitid (P_PID, (id_t) pids[i], &info, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+        ;
       int status = 0;
+      g_mutex_lock (&task->tools_lock);
       while (waitpid (pids[i], &status, 0) < 0 && errno == EINTR)
         ;
+      pids[i] = 0;
+      g_mutex_unlock (&task->tools_lock);
       int code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
       if (code != 0 && rc == STRAND_OK)
         rc = STRAND_E_TOOL;
@@ -493,9 +507,27 @@ host_run_tool (StrandTask *task, const StrandCommand *commands, size_t n,
       if (code != 0)
         fprintf (stderr, "[tool] %s exited with status %d\n", commands[i].argv[0], code);
     }
+  g_mutex_lock (&task->tools_lock);
+  task->tool_pids = NULL;
+  task->n_tool_pids = 0;
+  if (task->tools_stopped)
+    rc = STRAND_E_CANCELLED;
+  g_mutex_unlock (&task->tools_lock);
   if (exit_status != NULL)
     *exit_status = last_status;
   return rc;
+}
+
+static int
+host_stop_tools (StrandTask *task)
+{
+  g_mutex_lock (&task->tools_lock);
+  task->tools_stopped = TRUE;
+  for (size_t i = 0; i < task->n_tool_pids; i++)
+    if (task->tool_pids[i] > 0)
+      kill (task->tool_pids[i], SIGTERM);
+  g_mutex_unlock (&task->tools_lock);
+  return STRAND_OK;
 }
 
 static int
@@ -536,6 +568,7 @@ static const StrandHost host_table = {
   .run_sample_meta = host_run_sample_meta,
   .sample_output_path = host_sample_output_path,
   .input_sample = host_input_sample,
+  .stop_tools = host_stop_tools,
 };
 
 const StrandHost *
@@ -557,6 +590,7 @@ strand_task_init (StrandTask *task, const StrandTaskSpec *spec,
   task->strings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   task->output_files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   task->tools_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_mutex_init (&task->tools_lock);
 }
 
 void
@@ -567,4 +601,5 @@ strand_task_clear (StrandTask *task)
   g_clear_pointer (&task->strings, g_hash_table_unref);
   g_clear_pointer (&task->output_files, g_hash_table_unref);
   g_clear_pointer (&task->tools_seen, g_hash_table_unref);
+  g_mutex_clear (&task->tools_lock);
 }

@@ -18,6 +18,13 @@ struct StrandTask {
   GHashTable *strings;     /* keeps returned strings alive: key -> value */
   GHashTable *output_files; /* "port/file" already created */
   GHashTable *tools_seen;  /* argv[0] already recorded */
+  /* The tool run in progress, for stop_tools from another of the stage's
+   * threads: its processes (0 once reaped), and whether the stage stopped
+   * its tools. */
+  GMutex tools_lock;
+  GPid *tool_pids;
+  size_t n_tool_pids;
+  gboolean tools_stopped;
 };
 
 const StrandHost *strand_host_table (void);

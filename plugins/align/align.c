@@ -15,12 +15,18 @@
  * file names. The BAM and its index are two outputs, on ports `bam` and
  * `index`: a caller links them side by side.
  *
- * Before bwa starts, the reads are checked with the strict FASTQ reader
- * (bwa stops quietly at a record cut short and at the end of the shorter
- * mate file, which would lose reads without a word). The read group comes
- * from the sample: ID from the metadata `read_group` (default: the sample
- * id), SM the sample id, PL `platform` (default ILLUMINA), LB `library`
- * (default: the sample id), PU `platform_unit`, CN `center`. A value with a
+ * The reads are checked with the strict FASTQ reader (bwa stops quietly at
+ * a record cut short and at the end of the shorter mate file, which would
+ * lose reads without a word), in a thread of the stage while bwa reads the
+ * same files: the check no longer adds its time before bwa starts. A bad
+ * record stops the tools (the host's stop_tools, ABI 1.2) and fails the
+ * task as invalid input naming the file, whether bwa had finished or not.
+ * A host without stop_tools gets the check before bwa starts.
+ *
+ * The read group comes from the sample: ID from the metadata `read_group`
+ * (default: the sample id), SM the sample id, PL `platform` (default
+ * ILLUMINA), LB `library` (default: the sample id), PU `platform_unit`, CN
+ * `center`. A value with a
  * tab, newline, backslash or another control character is refused before
  * anything runs: it would break the SAM header. */
 #include <strand/strand-sdk.h>
@@ -29,6 +35,8 @@
 #include <htslib/hts.h>
 #include <htslib/sam.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,65 +178,105 @@ mates_agree (const FastqRecord *a, const FastqRecord *b)
   return la == lb && memcmp (a->name, b->name, la) == 0;
 }
 
-/* Reads every record (of both mates, in step) before bwa sees them. */
-static int
-check_reads (StrandTask *task, const StrandHost *host, const char *paths[2],
-             size_t n, uint64_t *fragments)
+/* Reads every record (of both mates, in step). Runs in a thread of its own
+ * while bwa reads the same files, so it calls only what the SDK allows from
+ * any thread (cancelled, stop_tools) and keeps its verdict for run(). */
+typedef struct {
+  StrandTask *task;
+  const StrandHost *host;
+  const char *paths[2];
+  size_t n;
+  bool stop_tools;            /* stop the tools at the first bad record */
+  uint64_t fragments;         /* read pairs (or reads) seen */
+  int status;                 /* STRAND_OK, STRAND_E_FAILED, STRAND_E_CANCELLED */
+  StrandErrorClass error_class;
+  char message[1024];
+} ReadCheck;
+
+static void STRAND_PRINTF (3, 4)
+check_failed (ReadCheck *c, StrandErrorClass cls, const char *format, ...)
 {
+  va_list ap;
+  va_start (ap, format);
+  vsnprintf (c->message, sizeof c->message, format, ap);
+  va_end (ap);
+  c->error_class = cls;
+  c->status = STRAND_E_FAILED;
+}
+
+static void *
+check_reads (void *data)
+{
+  ReadCheck *c = data;
   FastqReader *r[2] = { NULL, NULL };
-  int ret = STRAND_OK;
-  for (size_t i = 0; i < n && ret == STRAND_OK; i++)
-    if ((r[i] = fastq_reader_open (paths[i], base_name (paths[i]))) == NULL)
+  c->status = STRAND_OK;
+  for (size_t i = 0; i < c->n && c->status == STRAND_OK; i++)
+    if ((r[i] = fastq_reader_open (c->paths[i], base_name (c->paths[i]))) == NULL)
       {
         int err = errno;
-        ret = host->fail (task, strand_error_class_from_errno (err), "%s: cannot open: %s",
-                          paths[i], strerror (err));
+        check_failed (c, strand_error_class_from_errno (err), "%s: cannot open: %s",
+                      c->paths[i], strerror (err));
       }
   FastqRecord rec[2];
-  for (uint64_t k = 0; ret == STRAND_OK; k++)
+  for (uint64_t k = 0; c->status == STRAND_OK; k++)
     {
-      if (k % CHECK_EVERY == 0 && k > 0 && host->cancelled (task))
+      if (k % CHECK_EVERY == 0 && k > 0 && c->host->cancelled (c->task))
         {
-          ret = STRAND_E_CANCELLED;
+          c->status = STRAND_E_CANCELLED;
           break;
         }
       FastqStatus st[2] = { FASTQ_END, FASTQ_END };
-      for (size_t i = 0; i < n; i++)
+      for (size_t i = 0; i < c->n; i++)
         st[i] = fastq_reader_next (r[i], &rec[i]);
-      for (size_t i = 0; i < n && ret == STRAND_OK; i++)
+      for (size_t i = 0; i < c->n && c->status == STRAND_OK; i++)
         if (st[i] != FASTQ_OK && st[i] != FASTQ_END)
-          ret = host->fail (task,
-                            st[i] == FASTQ_IO ? STRAND_ERROR_TRANSIENT
-                            : st[i] == FASTQ_NO_MEMORY ? STRAND_ERROR_RESOURCE
-                                                       : STRAND_ERROR_INVALID_INPUT,
-                            "%s", fastq_reader_error (r[i]));
-      if (ret != STRAND_OK || (st[0] == FASTQ_END && (n == 1 || st[1] == FASTQ_END)))
+          check_failed (c,
+                        st[i] == FASTQ_IO ? STRAND_ERROR_TRANSIENT
+                        : st[i] == FASTQ_NO_MEMORY ? STRAND_ERROR_RESOURCE
+                                                   : STRAND_ERROR_INVALID_INPUT,
+                        "%s", fastq_reader_error (r[i]));
+      if (c->status != STRAND_OK
+          || (st[0] == FASTQ_END && (c->n == 1 || st[1] == FASTQ_END)))
         break;
-      if (n == 2 && st[0] != st[1])
+      if (c->n == 2 && st[0] != st[1])
         {
           size_t shorter = st[0] == FASTQ_END ? 0 : 1;
-          ret = host->fail (task, STRAND_ERROR_INVALID_INPUT,
-                            "%s ends after %" PRIu64 " reads but %s has more: "
-                            "the mates are out of step",
-                            base_name (paths[shorter]), k,
-                            base_name (paths[1 - shorter]));
+          check_failed (c, STRAND_ERROR_INVALID_INPUT,
+                        "%s ends after %" PRIu64 " reads but %s has more: "
+                        "the mates are out of step",
+                        base_name (c->paths[shorter]), k,
+                        base_name (c->paths[1 - shorter]));
           break;
         }
-      if (n == 2 && !mates_agree (&rec[0], &rec[1]))
+      if (c->n == 2 && !mates_agree (&rec[0], &rec[1]))
         {
-          ret = host->fail (task, STRAND_ERROR_INVALID_INPUT,
-                            "%s:%" PRIu64 ": read '%.*s' is not the mate of "
-                            "'%.*s'",
-                            base_name (paths[1]), fastq_reader_line (r[1]) - 3,
-                            (int) rec[1].name_len, rec[1].name,
-                            (int) rec[0].name_len, rec[0].name);
+          check_failed (c, STRAND_ERROR_INVALID_INPUT,
+                        "%s:%" PRIu64 ": read '%.*s' is not the mate of "
+                        "'%.*s'",
+                        base_name (c->paths[1]), fastq_reader_line (r[1]) - 3,
+                        (int) rec[1].name_len, rec[1].name,
+                        (int) rec[0].name_len, rec[0].name);
           break;
         }
-      (*fragments)++;
+      c->fragments++;
     }
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < c->n; i++)
     fastq_reader_close (r[i]);
-  return ret;
+  if (c->status != STRAND_OK && c->stop_tools)
+    c->host->stop_tools (c->task);
+  return NULL;
+}
+
+/* The check's verdict, reported from run()'s thread: a bad read is the
+ * cause, whatever became of the tools it stopped. */
+static int
+check_verdict (ReadCheck *c, int n_reads)
+{
+  if (c->status == STRAND_E_FAILED)
+    return c->host->fail (c->task, c->error_class, "%s", c->message);
+  if (c->status == STRAND_OK)
+    c->host->metric (c->task, "reads", (double) c->fragments * n_reads);
+  return c->status;
 }
 
 /* ---- the @PG line --------------------------------------------------------- */
@@ -485,13 +533,24 @@ run (StrandTask *task, const StrandHost *host)
                           strerror (errno));
     }
 
-  uint64_t fragments = 0;
+  /* The reads are checked while bwa reads them, when the host can stop
+   * the tools at a bad record (ABI 1.2); before bwa starts otherwise. */
+  ReadCheck check = { .task = task, .host = host, .n = (size_t) n_reads,
+                      .paths = { reads[0], reads[1] } };
+  pthread_t checker;
+  bool checking = false;
   if (ret == STRAND_OK && p.check)
     {
-      host->progress (task, 0.0, "checking reads");
-      ret = check_reads (task, host, reads, (size_t) n_reads, &fragments);
-      if (ret == STRAND_OK)
-        host->metric (task, "reads", (double) fragments * n_reads);
+      check.stop_tools = STRAND_HOST_HAS (host, stop_tools) && host->stop_tools != NULL;
+      if (check.stop_tools && pthread_create (&checker, NULL, check_reads, &check) == 0)
+        checking = true;
+      else
+        {
+          host->progress (task, 0.0, "checking reads");
+          check.stop_tools = false;
+          check_reads (&check);
+          ret = check_verdict (&check, n_reads);
+        }
     }
 
   char stem[160], bam_name[192], bai_name[200];
@@ -529,8 +588,22 @@ run (StrandTask *task, const StrandHost *host)
       StrandCommand pipe[2] = { { bwa, bwa_version }, { sort, NULL } };
       int status = 0;
       int rc = host->run_tool (task, pipe, 2, NULL, &status);
-      if (rc < 0)
+      if (checking)
+        {
+          pthread_join (checker, NULL);
+          checking = false;
+          ret = check_verdict (&check, n_reads);
+        }
+      if (rc < 0 && ret == STRAND_OK)
         ret = tool_failed (task, host, rc, status, "bwa mem | samtools sort");
+    }
+  if (checking)
+    {
+      /* bwa never started (no output path): the check ends on its own. */
+      pthread_join (checker, NULL);
+      int verdict = check_verdict (&check, n_reads);
+      if (ret == STRAND_OK)
+        ret = verdict;
     }
 
   /* bwa's @PG line, without the thread count and the task's paths. */
@@ -614,8 +687,8 @@ static const StrandParamSpec params[] = {
                    "Picard)",
     .default_value = "false" },
   { .name = "check_reads", .type = STRAND_PARAM_BOOL, .flags = 0,
-    .description = "read every FASTQ record before aligning (bwa stops "
-                   "quietly at a truncated file)",
+    .description = "read every FASTQ record while bwa aligns, and fail on "
+                   "a bad one (bwa stops quietly at a truncated file)",
     .default_value = "true" },
 };
 

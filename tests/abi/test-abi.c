@@ -13,7 +13,7 @@ static void
 test_abi_version (void)
 {
   g_assert_cmpint (STRAND_ABI_MAJOR, ==, 1);
-  g_assert_cmpint (STRAND_ABI_MINOR, ==, 1);
+  g_assert_cmpint (STRAND_ABI_MINOR, ==, 2);
   g_assert_cmphex (STRAND_DESCRIPTOR_MAGIC, ==, 0x44525453u);
   g_assert_cmpstr (STRAND_STAGE_ENTRY_SYMBOL, ==, "strand_stage_entry");
 }
@@ -90,7 +90,7 @@ test_abi_layout (void)
   PIN_OFFSET (StrandToolRun, stdin_path, 8);
   PIN_OFFSET (StrandToolRun, stdout_path, 16);
   PIN_OFFSET (StrandToolRun, stderr_path, 24);
-  PIN_SIZE (StrandHost, 208);
+  PIN_SIZE (StrandHost, 216);
   PIN_OFFSET (StrandHost, struct_size, 0);
   PIN_OFFSET (StrandHost, abi_major, 4);
   PIN_OFFSET (StrandHost, abi_minor, 6);
@@ -119,6 +119,7 @@ test_abi_layout (void)
   PIN_OFFSET (StrandHost, run_sample_meta, 184);
   PIN_OFFSET (StrandHost, sample_output_path, 192);
   PIN_OFFSET (StrandHost, input_sample, 200);
+  PIN_OFFSET (StrandHost, stop_tools, 208);
   g_assert_cmpuint (STRAND_DESCRIPTOR_MIN_SIZE, ==, 152);
 }
 
@@ -159,8 +160,11 @@ test_host_has (void)
   host.struct_size = offsetof (StrandHost, run_sample_count);
   g_assert_true (STRAND_HOST_HAS (&host, metric));
   g_assert_false (STRAND_HOST_HAS (&host, sample_output_path));
-  host.struct_size = sizeof (StrandHost);
+  host.struct_size = offsetof (StrandHost, stop_tools); /* a 1.1 host */
   g_assert_true (STRAND_HOST_HAS (&host, input_sample));
+  g_assert_false (STRAND_HOST_HAS (&host, stop_tools));
+  host.struct_size = sizeof (StrandHost);
+  g_assert_true (STRAND_HOST_HAS (&host, stop_tools));
 }
 
 int

@@ -556,6 +556,86 @@ test_align_read_group_tab (Fixture *f, gconstpointer data)
     g_error ("no word of the tab in:\n%s", both);
 }
 
+/* align checks the reads while bwa reads them: a mate out of step fails
+ * the task as invalid input naming the file and the line, whether the
+ * check finds it before bwa starts (the first read) or after bwa has read
+ * past it (the last), and nothing of the task is stored. */
+static JsonObject *
+align_task (JsonNode *root)
+{
+  JsonArray *tasks = json_object_get_array_member (json_node_get_object (root), "tasks");
+  for (guint i = 0; i < json_array_get_length (tasks); i++)
+    {
+      JsonObject *t = json_array_get_object_element (tasks, i);
+      if (strcmp (json_object_get_string_member (t, "stage"), "align") == 0)
+        return t;
+    }
+  g_error ("no align task");
+}
+
+static JsonNode *
+align_reads (Fixture *f, const char *r1, const char *r2)
+{
+  g_autofree char *sheet_text = g_strdup_printf (
+      "sample_id\tinput\tpath\nS1\treads\t%s\nS1\treads\t%s\n", r1, r2);
+  g_autofree char *sheet = write_file (f, "samples.tsv", sheet_text);
+  g_autofree char *pipeline = write_file (f, "p.json",
+      "{\"name\": \"align-check\","
+      " \"inputs\": [{\"name\": \"reference\", \"formats\": \"fasta\", \"per_run\": true,"
+      "               \"path\": \"" LAMBDA "\"}, {\"name\": \"reads\", \"formats\": \"fastq\"}],"
+      " \"stages\": [{\"id\": \"index\", \"plugin\": \"bwa-index\"}, {\"id\": \"align\", \"plugin\": \"align\"}],"
+      " \"edges\": [{\"from\": \"@reference\", \"to\": \"index.reference\"},"
+      "             {\"from\": \"index.index\", \"to\": \"align.reference\"},"
+      "             {\"from\": \"@reads\", \"to\": \"align.reads\"}],"
+      " \"outputs\": [\"align.bam\", \"align.index\"]}");
+  g_autofree char *out = NULL;
+  const char *argv[] = { STRAND_CLI, "run", pipeline, "--samples", sheet, "-P",
+                         STRAND_PLUGIN_BUILD_DIR, "--store", f->store, "--json", NULL };
+  g_assert_cmpint (spawn (&out, NULL, argv), ==, 1);
+  g_autoptr (JsonNode) root = parse_json (out);
+  JsonObject *t = align_task (root);
+  g_assert_false (json_object_has_member (t, "outputs") &&
+                  json_array_get_length (json_object_get_array_member (t, "outputs")) > 0);
+  return g_steal_pointer (&root);
+}
+
+static void
+test_align_bad_mates (Fixture *f, gconstpointer data)
+{
+  if (!g_file_test (LAMBDA, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("the lambda phage reference (Debian: bowtie2-examples) is not installed");
+      return;
+    }
+  gendata ((const char *[]){ "simulate", LAMBDA, f->dir, "2", NULL });
+  g_autofree char *r1 = g_build_filename (f->dir, "sim_R1.fastq.gz", NULL);
+  g_autofree char *r2 = g_build_filename (f->dir, "sim_R2.fastq.gz", NULL);
+  g_autofree char *text = gunzip (r2);
+  guint lines = 0;
+  for (const char *p = text; *p; p++)
+    lines += *p == '\n';
+
+  /* The first read of R2 renamed. */
+  text[1] = 'X';
+  g_autofree char *first = write_file (f, "first_R2.fastq", text);
+  g_autoptr (JsonNode) root = align_reads (f, r1, first);
+  assert_failed (align_task (root), "invalid-input", "first_R2.fastq:1: read 'Xim0/2' is not the mate");
+  text[1] = 's';
+
+  /* The last read of R2 renamed: bwa has read it by the time the check
+   * gets there, or nearly. */
+  char *last = text;
+  for (guint n = 0; n < lines - 4; last++)
+    if (*last == '\n')
+      n++;
+  g_assert_cmpint (last[0], ==, '@');
+  last[1] = 'X';
+  g_autofree char *last_path = write_file (f, "last_R2.fastq", text);
+  g_autoptr (JsonNode) root2 = align_reads (f, r1, last_path);
+  g_autofree char *where = g_strdup_printf ("last_R2.fastq:%u: read 'X", lines - 3);
+  assert_failed (align_task (root2), "invalid-input", where);
+}
+
 /* An index that belongs to another BAM, or is no index at all, is invalid
  * input named by its file; a pipeline that feeds call no index is refused. */
 static void
@@ -673,6 +753,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/genplugins/align/read-group-tab", Fixture, NULL, fixture_setup,
               test_align_read_group_tab, fixture_teardown);
+  g_test_add ("/genplugins/align/bad-mates", Fixture, NULL, fixture_setup, test_align_bad_mates,
+              fixture_teardown);
   g_test_add ("/genplugins/call/bad-index", Fixture, NULL, fixture_setup, test_call_bad_index,
               fixture_teardown);
   g_test_add ("/genplugins/compare/bad-vcf", Fixture, NULL, fixture_setup, test_compare_bad_vcf,

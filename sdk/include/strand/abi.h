@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 #define STRAND_ABI_MAJOR 1
-#define STRAND_ABI_MINOR 1
+#define STRAND_ABI_MINOR 2
 
 /* "STRD": first member of every stage descriptor. */
 #define STRAND_DESCRIPTOR_MAGIC 0x44525453u

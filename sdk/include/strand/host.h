@@ -5,7 +5,8 @@
  * Members are only ever appended; a plugin that uses a member newer than the
  * oldest host it supports checks STRAND_HOST_HAS (host, member) first.
  *
- * Every call takes the task it acts for. Strings returned by the host stay
+ * Every call takes the task it acts for, from the thread that called run(),
+ * except where a member says otherwise. Strings returned by the host stay
  * valid until run() returns. Status returns follow StrandStatus: >= 0 success,
  * < 0 an error. */
 #ifndef STRAND_HOST_H
@@ -74,7 +75,8 @@ struct StrandHost {
 
   /* Progress in [0, 1] and a short message (may be NULL). */
   void (*progress) (StrandTask *task, double fraction, const char *message);
-  /* True once the host wants the stage to stop; check it between chunks. */
+  /* True once the host wants the stage to stop; check it between chunks.
+   * Callable from any thread of the stage. */
   bool (*cancelled) (StrandTask *task);
   /* A private scratch directory, removed after the task. */
   const char *(*scratch_dir) (StrandTask *task);
@@ -106,6 +108,16 @@ struct StrandHost {
   /* The sample an input belongs to (a per-run stage gathering per-sample
    * outputs), or NULL when it belongs to the run as a whole. */
   const char *(*input_sample) (StrandTask *task, const char *port, size_t index);
+
+  /* ---- ABI 1.2 ---- */
+
+  /* Stops the task's tools: every command of the run_tool in progress gets
+   * SIGTERM, and no later run_tool of the task starts anything; each returns
+   * STRAND_E_CANCELLED. Callable from any thread of the stage, with or
+   * without a run in progress: a stage that checks its inputs in a thread
+   * while its tools read them stops the tools at the first bad record, then
+   * says why once run_tool has returned. */
+  int (*stop_tools) (StrandTask *task);
 };
 
 #define STRAND_HOST_HAS(host, member)                   \
