@@ -22,6 +22,14 @@ strand_test_remove_tree (const char *path)
   g_unlink (path);
 }
 
+char *
+strand_test_write (const char *dir, const char *name, const char *contents)
+{
+  char *path = g_build_filename (dir, name, NULL);
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+  return path;
+}
+
 int
 strand_test_spawn (const char *cwd, char **envp, char **out, char **err, const char *program, ...)
 {
@@ -34,12 +42,17 @@ strand_test_spawn (const char *cwd, char **envp, char **out, char **err, const c
     g_ptr_array_add (argv, (char *) arg);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
+  return strand_test_spawn_argv (cwd, envp, (const char *const *) argv->pdata, out, err);
+}
+
+int
+strand_test_spawn_argv (const char *cwd, char **envp, const char *const *argv, char **out, char **err)
+{
   int status = 0;
   g_autofree char *o = NULL, *e = NULL;
   g_autoptr (GError) error = NULL;
-  if (!g_spawn_sync (cwd, (char **) argv->pdata, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e,
-                     &status, &error))
-    g_error ("cannot run %s: %s", program, error->message);
+  if (!g_spawn_sync (cwd, (char **) argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e, &status, &error))
+    g_error ("cannot run %s: %s", argv[0], error->message);
   if (g_test_verbose ())
     g_printerr ("%s%s", o, e);
   if (out)

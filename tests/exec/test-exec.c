@@ -16,171 +16,12 @@
 #include "policy.h"
 #include "runner-cache.h"
 #include "runner.h"
+#include "test-run.h"
 #include "test-util.h"
 #include "validator.h"
 
 static char *tmp;
 static StrandRegistry *registry;
-
-/* ---- helpers ----------------------------------------------------------------- */
-
-static char *
-fresh_dir (const char *name)
-{
-  static guint n = 0;
-  g_autofree char *leaf = g_strdup_printf ("%s-%u", name, ++n);
-  char *dir = g_build_filename (tmp, leaf, NULL);
-  g_mkdir_with_parents (dir, 0700);
-  return dir;
-}
-
-/* `text` with every `token` replaced by `value`. */
-static char *
-subst (const char *text, const char *token, const char *value)
-{
-  g_auto (GStrv) parts = g_strsplit (text, token, -1);
-  return g_strjoinv (value, parts);
-}
-
-static StrandPipeline *
-pipeline_from (const char *json)
-{
-  g_autoptr (GPtrArray) problems = strand_problems_new ();
-  StrandPipeline *p = strand_pipeline_load_data (json, strlen (json), "test.json", problems);
-  g_assert_nonnull (p);
-  StrandValidateOptions checks = { .skip_data = TRUE };
-  g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
-  g_ptr_array_add (samples, strand_sample_new ("S1"));
-  strand_validate (p, registry, samples, NULL, &checks, problems);
-  for (guint i = 0; i < problems->len; i++)
-    {
-      const StrandProblem *pr = problems->pdata[i];
-      if (!pr->warning)
-        g_error ("%s: %s", pr->where, pr->message);
-    }
-  return p;
-}
-
-static GPtrArray *
-samples_n (guint n)
-{
-  GPtrArray *samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *id = g_strdup_printf ("S%u", i + 1);
-      g_ptr_array_add (samples, strand_sample_new (id));
-    }
-  return samples;
-}
-
-static StrandProvenance *
-store_at (const char *dir)
-{
-  g_autoptr (GError) error = NULL;
-  g_assert_true (strand_provenance_init (dir, &error));
-  StrandProvenance *prov = strand_provenance_open (dir, &error);
-  g_assert_no_error (error);
-  return prov;
-}
-
-static StrandTaskRecord *
-task_of (StrandRun *run, const char *sample, const char *stage)
-{
-  for (guint i = 0; i < run->tasks->len; i++)
-    {
-      StrandTaskRecord *t = run->tasks->pdata[i];
-      if (strcmp (t->sample_id, sample) == 0 && strcmp (t->stage_id, stage) == 0)
-        return t;
-    }
-  g_error ("no task %s/%s", sample, stage);
-}
-
-/* "stage:sha256,sha256" of a sample's ok or reused tasks, in plan order. */
-static char *
-digests_of (StrandRun *run, const char *sample)
-{
-  GString *s = g_string_new (NULL);
-  for (guint i = 0; i < run->tasks->len; i++)
-    {
-      StrandTaskRecord *t = run->tasks->pdata[i];
-      if (strcmp (t->sample_id, sample) != 0 || t->result == NULL ||
-          (strcmp (t->status, "ok") != 0 && strcmp (t->status, "cached") != 0))
-        continue;
-      g_string_append_printf (s, "%s:", t->stage_id);
-      for (guint k = 0; k < t->result->outputs->len; k++)
-        g_string_append_printf (s, "%s,", ((StrandTaskOutput *) t->result->outputs->pdata[k])->sha256);
-      g_string_append_c (s, ' ');
-    }
-  return g_string_free (s, FALSE);
-}
-
-static gboolean
-has_decision (StrandTaskRecord *t, const char *prefix)
-{
-  for (guint i = 0; i < t->decisions->len; i++)
-    if (g_str_has_prefix (t->decisions->pdata[i], prefix))
-      return TRUE;
-  return FALSE;
-}
-
-static StrandRun *
-run_with (StrandPipeline *p, GPtrArray *samples, const char *store, const char *faults,
-          StrandRunOptions *options)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (StrandProvenance) prov = store_at (store);
-  g_autoptr (StrandFaults) f = faults ? strand_faults_parse (faults, "test", &error) : NULL;
-  g_assert_no_error (error);
-  StrandRunOptions defaults = { 0 };
-  StrandRunOptions opt = options ? *options : defaults;
-  opt.faults = f;
-  opt.registry = registry;
-  if (opt.grace_us == 0)
-    opt.grace_us = 200000; /* a hung stage is killed soon after its time is up */
-  g_autofree char *runs = g_build_filename (store, "runs", NULL);
-  StrandRun *run = strand_run_pipeline_with (p, samples, prov, runs, &opt, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (run);
-  return run;
-}
-
-static int
-strand_cli (char **out, char **err, const char *const *env_extra, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (char *) STRAND_CLI);
-  va_list ap;
-  va_start (ap, env_extra);
-  const char *arg;
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_auto (GStrv) env = g_get_environ ();
-  env = g_environ_unsetenv (env, "STRAND_FAULTS");
-  for (const char *const *e = env_extra; e && *e; e += 2)
-    env = g_environ_setenv (env, e[0], e[1], TRUE);
-  int status = 0;
-  g_autofree char *o = NULL, *e = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &o, &e,
-                               &status, NULL));
-  if (g_test_verbose ())
-    g_printerr ("%s%s", o, e);
-  if (out)
-    *out = g_steal_pointer (&o);
-  if (err)
-    *err = g_steal_pointer (&e);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-}
-
-static JsonObject *
-parse_object (const char *text)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
 
 /* ---- faults, policies, classification, task JSON ---------------------------- */
 
@@ -313,13 +154,13 @@ test_policy_rules (void)
 
   /* The pipeline's rules win, its "any" rule only where nothing else
    * speaks for a class. */
-  g_autoptr (StrandPipeline) p = pipeline_from (
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry,
       "{\"name\": \"p\", \"stages\": [{\"id\": \"g\", \"plugin\": \"fastq-generate\"},"
       " {\"id\": \"c\", \"plugin\": \"concat\", \"policy\": ["
       " {\"on\": \"transient\", \"action\": \"fail-sample\"},"
       " {\"on\": \"any\", \"action\": \"retry\", \"max_attempts\": 5, \"backoff_ms\": 10},"
       " {\"on\": \"resource\", \"action\": \"retry-escalate\", \"max_attempts\": 4, \"escalate_factor\": 2}]}],"
-      " \"edges\": [{\"from\": \"g.reads\", \"to\": \"c.in\"}]}");
+      " \"edges\": [{\"from\": \"g.reads\", \"to\": \"c.in\"}]}", NULL);
   StrandStage *s = p->stages->pdata[1];
   g_autoptr (StrandPolicy) over = strand_policy_new (s->resolved, s->policy);
   g_assert_cmpint (strand_policy_rule (over, STRAND_ERROR_TRANSIENT)->action, ==,
@@ -444,13 +285,13 @@ test_plugin_faults (void)
   for (guint pc = 0; pc < G_N_ELEMENTS (plugin_cases); pc++)
     {
       const PluginCase *p = &plugin_cases[pc];
-      g_autoptr (StrandPipeline) pipeline = pipeline_from (p->pipeline);
-      g_autoptr (GPtrArray) samples = samples_n (2);
-      g_autofree char *clean_store = fresh_dir ("clean");
-      g_autoptr (StrandRun) clean = run_with (pipeline, samples, clean_store, NULL, NULL);
+      g_autoptr (StrandPipeline) pipeline = strand_test_pipeline (registry, p->pipeline, NULL);
+      g_autoptr (GPtrArray) samples = strand_test_samples (2);
+      g_autofree char *clean_store = strand_test_fresh_dir (tmp, "clean");
+      g_autoptr (StrandRun) clean = strand_test_run (registry, pipeline, samples, clean_store, NULL, NULL);
       g_assert_cmpstr (clean->status, ==, "complete");
-      g_autofree char *clean1 = digests_of (clean, "S1");
-      g_autofree char *clean2 = digests_of (clean, "S2");
+      g_autofree char *clean1 = strand_test_digests (clean, "S1");
+      g_autofree char *clean2 = strand_test_digests (clean, "S2");
       const StrandStage *stage = strand_pipeline_find_stage (pipeline, p->stage);
       guint64 memory = stage->resolved->resources.memory_bytes;
       for (guint cc = 0; cc < G_N_ELEMENTS (class_cases); cc++)
@@ -459,13 +300,14 @@ test_plugin_faults (void)
           if (c->needs_inputs && p->upstream == NULL)
             continue; /* a generator reads nothing that could be damaged */
           /* Integrity is damage to what the stage reads: the upstream output. */
-          g_autofree char *fault = subst (c->fault, "STAGE", c->needs_inputs ? p->upstream : p->stage);
+          g_autofree char *fault =
+              strand_test_subst (c->fault, "STAGE", c->needs_inputs ? p->upstream : p->stage);
           g_test_message ("%s: %s", p->plugin, fault);
-          g_autofree char *store = fresh_dir ("fault");
+          g_autofree char *store = strand_test_fresh_dir (tmp, "fault");
           StrandRunOptions opt = { .task_timeout_us = c->timeout_us };
-          g_autoptr (StrandRun) run = run_with (pipeline, samples, store, fault, &opt);
-          StrandTaskRecord *t = task_of (run, "S1", p->stage);
-          g_autofree char *got2 = digests_of (run, "S2");
+          g_autoptr (StrandRun) run = strand_test_run (registry, pipeline, samples, store, fault, &opt);
+          StrandTaskRecord *t = strand_test_task (run, "S1", p->stage);
+          g_autofree char *got2 = strand_test_digests (run, "S2");
           if (t->attempts != c->attempts)
             g_error ("%s / %s: %d attempts, expected %d: %s", p->plugin, fault, t->attempts,
                      c->attempts, t->decisions->len ? (char *) t->decisions->pdata[0] : "");
@@ -473,7 +315,7 @@ test_plugin_faults (void)
             {
               g_assert_cmpstr (t->status, ==, "ok");
               g_assert_cmpstr (run->status, ==, "complete");
-              g_autofree char *got1 = digests_of (run, "S1");
+              g_autofree char *got1 = strand_test_digests (run, "S1");
               g_assert_cmpstr (got1, ==, clean1);
               g_assert_cmpstr (got2, ==, clean2);
             }
@@ -481,7 +323,7 @@ test_plugin_faults (void)
             {
               g_assert_cmpstr (t->status, ==, "failed");
               g_assert_cmpstr (strand_error_class_name (t->result->error_class), ==, c->error_class);
-              g_assert_true (has_decision (t, "fail-sample"));
+              g_assert_true (strand_test_has_decision (t, "fail-sample"));
               g_assert_cmpstr (run->status, ==, "failed");
               /* What the sample made before is quarantined; what follows
                * does not run; the other sample is untouched. */
@@ -500,13 +342,13 @@ test_plugin_faults (void)
           else
             {
               g_assert_cmpstr (run->status, ==, "halted");
-              g_assert_true (has_decision (t, "halt"));
+              g_assert_true (strand_test_has_decision (t, "halt"));
               /* Once the disk is fixed, resuming finishes the same run. */
               StrandRunOptions resume = { .resume = TRUE };
-              g_autoptr (StrandRun) again = run_with (pipeline, samples, store, NULL, &resume);
+              g_autoptr (StrandRun) again = strand_test_run (registry, pipeline, samples, store, NULL, &resume);
               g_assert_cmpstr (again->status, ==, "complete");
-              g_autofree char *a1 = digests_of (again, "S1");
-              g_autofree char *a2 = digests_of (again, "S2");
+              g_autofree char *a1 = strand_test_digests (again, "S1");
+              g_autofree char *a2 = strand_test_digests (again, "S2");
               g_assert_cmpstr (a1, ==, clean1);
               g_assert_cmpstr (a2, ==, clean2);
               g_assert_cmpuint (again->cached, >=, 1);
@@ -526,9 +368,9 @@ test_plugin_faults (void)
               g_assert_cmpuint (problems->len, ==, 1);
               g_assert_cmpstr (((StrandProblem *) problems->pdata[0])->code, ==, "object-damaged");
               StrandRunOptions resume = { .resume = TRUE };
-              g_autoptr (StrandRun) again = run_with (pipeline, samples, store, NULL, &resume);
+              g_autoptr (StrandRun) again = strand_test_run (registry, pipeline, samples, store, NULL, &resume);
               g_assert_cmpstr (again->status, ==, "complete");
-              g_autofree char *a1 = digests_of (again, "S1");
+              g_autofree char *a1 = strand_test_digests (again, "S1");
               g_assert_cmpstr (a1, ==, clean1);
               g_ptr_array_set_size (problems, 0);
             }
@@ -553,7 +395,7 @@ test_real_out_of_memory (void)
   g_test_skip ("AddressSanitizer reserves terabytes of address space: no RLIMIT_AS");
   return;
 #endif
-  g_autofree char *dir = fresh_dir ("oom");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "oom");
   g_autofree char *pipeline = g_build_filename (dir, "oom.json", NULL);
   g_assert_true (g_file_set_contents (pipeline,
       "{\"name\": \"oom\", \"stages\": [{\"id\": \"hold\", \"plugin\": \"memory-stage\","
@@ -562,9 +404,9 @@ test_real_out_of_memory (void)
   g_assert_true (g_file_set_contents (sheet, "{\"samples\": [{\"id\": \"S1\"}]}", -1, NULL));
   g_autofree char *store = g_build_filename (dir, "store", NULL);
   g_autofree char *out = NULL;
-  g_assert_cmpint (strand_cli (&out, NULL, NULL, "run", pipeline, "--samples", sheet, "-P",
-                               STRAND_EXEC_PLUGIN_DIR, "--store", store, "--json", NULL), ==, 0);
-  g_autoptr (JsonObject) o = parse_object (out);
+  g_assert_cmpint (strand_test_cli (NULL, &out, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                    STRAND_EXEC_PLUGIN_DIR, "--store", store, "--json", NULL), ==, 0);
+  g_autoptr (JsonObject) o = strand_test_parse_object (out);
   JsonObject *t = json_array_get_object_element (json_object_get_array_member (o, "tasks"), 0);
   g_assert_cmpstr (json_object_get_string_member (t, "status"), ==, "ok");
   g_assert_cmpint (json_object_get_int_member (t, "attempts"), ==, 3);
@@ -587,55 +429,59 @@ test_reroute (void)
   g_autoptr (StrandInventory) inventory = strand_inventory_load_data (inv, strlen (inv), "inv.json",
                                                                       problems);
   g_assert_cmpuint (problems->len, ==, 0);
-  g_autoptr (StrandPipeline) p = pipeline_from (plugin_cases[1].pipeline);
-  g_autoptr (GPtrArray) samples = samples_n (1);
-  g_autofree char *store = fresh_dir ("reroute");
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry, plugin_cases[1].pipeline, NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (1);
+  g_autofree char *store = strand_test_fresh_dir (tmp, "reroute");
   StrandRunOptions opt = { .inventory = inventory };
-  g_autoptr (StrandRun) run = run_with (p, samples, store, "equipment-down:id=node1,at=+0", &opt);
+  g_autoptr (StrandRun) run = strand_test_run (registry, p, samples, store, "equipment-down:id=node1,at=+0",
+                                                &opt);
   g_assert_cmpstr (run->status, ==, "complete");
-  StrandTaskRecord *t = task_of (run, "S1", "gen");
+  StrandTaskRecord *t = strand_test_task (run, "S1", "gen");
   g_assert_cmpint (t->attempts, ==, 2);
   g_assert_cmpstr (t->equipment, ==, "node2");
-  g_assert_true (has_decision (t, "reroute"));
+  g_assert_true (strand_test_has_decision (t, "reroute"));
 }
 
 /* A pipeline's own rule: on a crash, run another plugin instead. */
 static void
 test_fallback (void)
 {
-  g_autoptr (StrandPipeline) p = pipeline_from (
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry,
       "{\"name\": \"fb\", \"stages\": [{\"id\": \"x\", \"plugin\": \"random-stage\", \"policy\": ["
-      " {\"on\": \"crash\", \"action\": \"fallback\", \"fallback_plugin\": \"sleep-stage@^1\"}]}]}");
-  g_autoptr (GPtrArray) samples = samples_n (2);
-  g_autofree char *store = fresh_dir ("fallback");
-  g_autoptr (StrandRun) run = run_with (p, samples, store, "crash:stage=x,sample=S1,attempt=1", NULL);
-  StrandTaskRecord *t = task_of (run, "S1", "x");
+      " {\"on\": \"crash\", \"action\": \"fallback\", \"fallback_plugin\": \"sleep-stage@^1\"}]}]}", NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (2);
+  g_autofree char *store = strand_test_fresh_dir (tmp, "fallback");
+  g_autoptr (StrandRun) run = strand_test_run (registry, p, samples, store, "crash:stage=x,sample=S1,attempt=1",
+                                                NULL);
+  StrandTaskRecord *t = strand_test_task (run, "S1", "x");
   g_assert_cmpstr (t->status, ==, "ok");
   g_assert_cmpstr (t->plugin, ==, "sleep-stage@1.0.0");
-  g_assert_true (has_decision (t, "fallback"));
-  g_assert_cmpstr (task_of (run, "S2", "x")->plugin, ==, "random-stage@1.0.0");
+  g_assert_true (strand_test_has_decision (t, "fallback"));
+  g_assert_cmpstr (strand_test_task (run, "S2", "x")->plugin, ==, "random-stage@1.0.0");
 }
 
 /* A pipeline's rule to go on past a failure: downstream runs without it. */
 static void
 test_continue (void)
 {
-  g_autoptr (StrandPipeline) p = pipeline_from (
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry,
       "{\"name\": \"go-on\", \"stages\": ["
       " {\"id\": \"lane1\", \"plugin\": \"fastq-generate\", \"params\": {\"reads\": 50, \"seed\": 1}},"
       " {\"id\": \"lane2\", \"plugin\": \"fastq-generate\", \"params\": {\"reads\": 50, \"seed\": 2},"
       "  \"policy\": [{\"on\": \"invalid-input\", \"action\": \"continue\"}]},"
       " {\"id\": \"merge\", \"plugin\": \"concat\"}],"
-      " \"edges\": [{\"from\": \"lane1.reads\", \"to\": \"merge.in\"}, {\"from\": \"lane2.reads\", \"to\": \"merge.in\"}]}");
-  g_autoptr (GPtrArray) samples = samples_n (1);
-  g_autofree char *store = fresh_dir ("continue");
-  g_autoptr (StrandRun) run = run_with (p, samples, store, "fail:stage=lane2,class=invalid-input", NULL);
-  g_assert_cmpstr (task_of (run, "S1", "lane2")->status, ==, "failed");
-  g_assert_true (has_decision (task_of (run, "S1", "lane2"), "continue"));
-  StrandTaskRecord *merge = task_of (run, "S1", "merge");
+      " \"edges\": [{\"from\": \"lane1.reads\", \"to\": \"merge.in\"}, {\"from\": \"lane2.reads\", \"to\": \"merge.in\"}]}",
+      NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (1);
+  g_autofree char *store = strand_test_fresh_dir (tmp, "continue");
+  g_autoptr (StrandRun) run = strand_test_run (registry, p, samples, store, "fail:stage=lane2,class=invalid-input",
+                                                NULL);
+  g_assert_cmpstr (strand_test_task (run, "S1", "lane2")->status, ==, "failed");
+  g_assert_true (strand_test_has_decision (strand_test_task (run, "S1", "lane2"), "continue"));
+  StrandTaskRecord *merge = strand_test_task (run, "S1", "merge");
   g_assert_cmpstr (merge->status, ==, "ok");
   /* The merge is lane 1 alone. */
-  const StrandTaskOutput *lane1 = task_of (run, "S1", "lane1")->result->outputs->pdata[0];
+  const StrandTaskOutput *lane1 = strand_test_task (run, "S1", "lane1")->result->outputs->pdata[0];
   const StrandTaskOutput *merged = merge->result->outputs->pdata[0];
   g_assert_cmpstr (lane1->sha256, ==, merged->sha256);
 }
@@ -646,12 +492,12 @@ test_continue (void)
 static void
 test_enospc_resume (void)
 {
-  g_autoptr (StrandPipeline) p = pipeline_from (plugin_cases[2].pipeline);
-  g_autoptr (GPtrArray) samples = samples_n (2);
-  g_autofree char *clean_store = fresh_dir ("enospc-clean");
-  g_autoptr (StrandRun) clean = run_with (p, samples, clean_store, NULL, NULL);
-  g_autofree char *store = fresh_dir ("enospc");
-  g_autoptr (StrandRun) full = run_with (p, samples, store, "enospc:bytes=20000", NULL);
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry, plugin_cases[2].pipeline, NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (2);
+  g_autofree char *clean_store = strand_test_fresh_dir (tmp, "enospc-clean");
+  g_autoptr (StrandRun) clean = strand_test_run (registry, p, samples, clean_store, NULL, NULL);
+  g_autofree char *store = strand_test_fresh_dir (tmp, "enospc");
+  g_autoptr (StrandRun) full = strand_test_run (registry, p, samples, store, "enospc:bytes=20000", NULL);
   g_assert_cmpstr (full->status, ==, "halted");
   gboolean storage = FALSE;
   for (guint i = 0; i < full->tasks->len; i++)
@@ -661,13 +507,13 @@ test_enospc_resume (void)
     }
   g_assert_true (storage);
   StrandRunOptions resume = { .resume = TRUE };
-  g_autoptr (StrandRun) again = run_with (p, samples, store, NULL, &resume);
+  g_autoptr (StrandRun) again = strand_test_run (registry, p, samples, store, NULL, &resume);
   g_assert_cmpstr (again->status, ==, "complete");
   for (guint s = 1; s <= 2; s++)
     {
       g_autofree char *id = g_strdup_printf ("S%u", s);
-      g_autofree char *want = digests_of (clean, id);
-      g_autofree char *got = digests_of (again, id);
+      g_autofree char *want = strand_test_digests (clean, id);
+      g_autofree char *got = strand_test_digests (again, id);
       g_assert_cmpstr (got, ==, want);
     }
   g_autoptr (GPtrArray) problems = strand_problems_new ();
@@ -687,21 +533,21 @@ count_running (const StrandTaskRecord *record, const StrandRunCounts *c, gpointe
 static void
 test_hundred_samples (void)
 {
-  g_autoptr (StrandPipeline) p = pipeline_from (plugin_cases[2].pipeline);
-  g_autoptr (GPtrArray) samples = samples_n (100);
-  g_autofree char *store = fresh_dir ("hundred");
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry, plugin_cases[2].pipeline, NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (100);
+  g_autofree char *store = strand_test_fresh_dir (tmp, "hundred");
   guint most = 0;
   StrandRunOptions opt = { .jobs = 4, .progress = count_running, .user_data = &most };
-  g_autoptr (StrandRun) run = run_with (p, samples, store, NULL, &opt);
+  g_autoptr (StrandRun) run = strand_test_run (registry, p, samples, store, NULL, &opt);
   g_assert_cmpstr (run->status, ==, "complete");
   g_assert_cmpuint (run->succeeded, ==, 300);
   g_assert_cmpuint (most, >=, 2);
   /* Different samples, different reads; each qc counted 200. */
-  g_autofree char *d1 = digests_of (run, "S1");
-  g_autofree char *d2 = digests_of (run, "S100");
+  g_autofree char *d1 = strand_test_digests (run, "S1");
+  g_autofree char *d2 = strand_test_digests (run, "S100");
   g_assert_cmpstr (d1, !=, d2);
-  g_assert_cmpfloat (*(double *) g_hash_table_lookup (task_of (run, "S77", "qc")->result->metrics, "reads"),
-                     ==, 200);
+  StrandTaskRecord *qc = strand_test_task (run, "S77", "qc");
+  g_assert_cmpfloat (*(double *) g_hash_table_lookup (qc->result->metrics, "reads"), ==, 200);
 }
 
 /* ---- crash consistency ------------------------------------------------------------ */
@@ -738,33 +584,13 @@ object_is_named (const char *sha256, guint64 size, gpointer data)
   return TRUE;
 }
 
-static char *
-cli_digests (const char *json_text)
-{
-  g_autoptr (JsonObject) o = parse_object (json_text);
-  JsonArray *tasks = json_object_get_array_member (o, "tasks");
-  GString *s = g_string_new (NULL);
-  for (guint i = 0; i < json_array_get_length (tasks); i++)
-    {
-      JsonObject *t = json_array_get_object_element (tasks, i);
-      g_string_append_printf (s, "%s/%s:", json_object_get_string_member (t, "sample"),
-                              json_object_get_string_member (t, "stage"));
-      JsonArray *outs = json_object_get_array_member (t, "outputs");
-      for (guint k = 0; outs && k < json_array_get_length (outs); k++)
-        g_string_append_printf (s, "%s,", json_object_get_string_member (
-                                              json_array_get_object_element (outs, k), "sha256"));
-      g_string_append_c (s, ' ');
-    }
-  return g_string_free (s, FALSE);
-}
-
 /* The host SIGKILLed after its N-th record, at many N in a row, each time
  * resumed: the final outputs are an uninterrupted run's, `strand verify`
  * passes, and every object in the store is named by a record. */
 static void
 test_kill_and_resume (void)
 {
-  g_autofree char *dir = fresh_dir ("kills");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "kills");
   g_autofree char *sheet = g_build_filename (dir, "samples.json", NULL);
   g_assert_true (g_file_set_contents (sheet, "{\"samples\": [{\"id\": \"A\"}, {\"id\": \"B\"},"
                                              " {\"id\": \"C\"}]}", -1, NULL));
@@ -779,9 +605,9 @@ test_kill_and_resume (void)
       " \"to\": \"merge.in\"}, {\"from\": \"merge.out\", \"to\": \"qc.reads\"}]}", -1, NULL));
   g_autofree char *clean_store = g_build_filename (dir, "clean", NULL);
   g_autofree char *clean_out = NULL;
-  g_assert_cmpint (strand_cli (&clean_out, NULL, NULL, "run", pipeline, "--samples", sheet, "-P",
-                               STRAND_PLUGIN_BUILD_DIR, "--store", clean_store, "--json", NULL), ==, 0);
-  g_autofree char *clean = cli_digests (clean_out);
+  g_assert_cmpint (strand_test_cli (NULL, &clean_out, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                    STRAND_PLUGIN_BUILD_DIR, "--store", clean_store, "--json", NULL), ==, 0);
+  g_autofree char *clean = strand_test_cli_digests (clean_out, NULL);
 
   GRand *rand = g_rand_new_with_seed (20261127);
   guint kills = 0;
@@ -794,9 +620,8 @@ test_kill_and_resume (void)
           /* A clean run writes 14 records; a resumed one, one per reused
            * task first. */
           g_autofree char *spec = g_strdup_printf ("kill-host:record=%d", g_rand_int_range (rand, 1, 20));
-          const char *env[] = { "STRAND_FAULTS", spec, NULL };
-          int rc = strand_cli (NULL, NULL, env, "run", pipeline, "--samples", sheet, "-P",
-                               STRAND_PLUGIN_BUILD_DIR, "--store", store, "--resume", "--json", NULL);
+          int rc = strand_test_cli (spec, NULL, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                    STRAND_PLUGIN_BUILD_DIR, "--store", store, "--resume", "--json", NULL);
           if (rc == 128 + SIGKILL)
             kills++;
           else
@@ -806,13 +631,13 @@ test_kill_and_resume (void)
             }
         }
       g_autofree char *out = NULL;
-      g_assert_cmpint (strand_cli (&out, NULL, NULL, "run", pipeline, "--samples", sheet, "-P",
-                                   STRAND_PLUGIN_BUILD_DIR, "--store", store, "--resume", "--json",
-                                   NULL), ==, 0);
-      g_autofree char *final = cli_digests (out);
+      g_assert_cmpint (strand_test_cli (NULL, &out, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                        STRAND_PLUGIN_BUILD_DIR, "--store", store, "--resume", "--json",
+                                        NULL), ==, 0);
+      g_autofree char *final = strand_test_cli_digests (out, NULL);
       g_assert_cmpstr (final, ==, clean);
       g_autofree char *verify = NULL;
-      g_assert_cmpint (strand_cli (&verify, NULL, NULL, "verify", "--store", store, NULL), ==, 0);
+      g_assert_cmpint (strand_test_cli (NULL, &verify, NULL, "verify", "--store", store, NULL), ==, 0);
       g_autoptr (GError) error = NULL;
       Named named = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) };
       g_assert_true (strand_ledger_foreach_statement (store, collect_named, &named, &error));
@@ -829,7 +654,7 @@ test_kill_and_resume (void)
 static void
 test_cancel_and_resume (void)
 {
-  g_autofree char *dir = fresh_dir ("cancel");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "cancel");
   g_autofree char *sheet = g_build_filename (dir, "samples.json", NULL);
   g_assert_true (g_file_set_contents (sheet, "{\"samples\": [{\"id\": \"A\"}, {\"id\": \"B\"}]}", -1, NULL));
   const char *stages =
@@ -838,7 +663,7 @@ test_cancel_and_resume (void)
       " {\"id\": \"wait\", \"plugin\": \"sleep-stage\", \"params\": {\"seconds\": SECONDS}}],"
       " \"edges\": [{\"from\": \"gen.reads\", \"to\": \"wait.in\"}]}";
   g_autofree char *slow = g_build_filename (dir, "slow.json", NULL);
-  g_autofree char *slow_text = subst (stages, "SECONDS", "60");
+  g_autofree char *slow_text = strand_test_subst (stages, "SECONDS", "60");
   g_assert_true (g_file_set_contents (slow, slow_text, -1, NULL));
   g_autofree char *store = g_build_filename (dir, "store", NULL);
   const char *argv[] = { STRAND_CLI, "run", slow, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
@@ -875,7 +700,7 @@ test_cancel_and_resume (void)
   g_io_channel_set_close_on_unref (ch, TRUE);
   g_autofree char *out = NULL;
   g_io_channel_read_to_end (ch, &out, NULL, NULL);
-  g_autoptr (JsonObject) o = parse_object (out);
+  g_autoptr (JsonObject) o = strand_test_parse_object (out);
   g_assert_cmpstr (json_object_get_string_member (o, "status"), ==, "cancelled");
   JsonArray *tasks = json_object_get_array_member (o, "tasks");
   for (guint i = 0; i < json_array_get_length (tasks); i++)
@@ -886,17 +711,17 @@ test_cancel_and_resume (void)
                        strcmp (stage, "gen") == 0 ? "ok" : "cancelled");
     }
   g_autofree char *v = NULL;
-  g_assert_cmpint (strand_cli (&v, NULL, NULL, "verify", "--store", store, NULL), ==, 0);
+  g_assert_cmpint (strand_test_cli (NULL, &v, NULL, "verify", "--store", store, NULL), ==, 0);
 
   /* Resumed: the generated reads are reused, only the waits run. */
   g_autofree char *fast = g_build_filename (dir, "fast.json", NULL);
-  g_autofree char *fast_text = subst (stages, "SECONDS", "0.05");
+  g_autofree char *fast_text = strand_test_subst (stages, "SECONDS", "0.05");
   g_assert_true (g_file_set_contents (fast, fast_text, -1, NULL));
   g_autofree char *out2 = NULL;
-  g_assert_cmpint (strand_cli (&out2, NULL, NULL, "run", fast, "--samples", sheet, "-P",
-                               STRAND_PLUGIN_BUILD_DIR, "-P", STRAND_EXEC_PLUGIN_DIR, "--store", store,
-                               "--resume", "--json", NULL), ==, 0);
-  g_autoptr (JsonObject) o2 = parse_object (out2);
+  g_assert_cmpint (strand_test_cli (NULL, &out2, NULL, "run", fast, "--samples", sheet, "-P",
+                                    STRAND_PLUGIN_BUILD_DIR, "-P", STRAND_EXEC_PLUGIN_DIR, "--store", store,
+                                    "--resume", "--json", NULL), ==, 0);
+  g_autoptr (JsonObject) o2 = strand_test_parse_object (out2);
   g_assert_cmpint (json_object_get_int_member (o2, "cached"), ==, 2);
   g_assert_cmpint (json_object_get_int_member (o2, "succeeded"), ==, 2);
 }
@@ -906,29 +731,29 @@ test_cancel_and_resume (void)
 static void
 test_resume_explains (void)
 {
-  g_autofree char *store = fresh_dir ("explain");
-  g_autoptr (GPtrArray) samples = samples_n (2);
-  g_autoptr (StrandPipeline) p = pipeline_from (plugin_cases[2].pipeline);
-  g_autoptr (StrandRun) first = run_with (p, samples, store, NULL, NULL);
+  g_autofree char *store = strand_test_fresh_dir (tmp, "explain");
+  g_autoptr (GPtrArray) samples = strand_test_samples (2);
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry, plugin_cases[2].pipeline, NULL);
+  g_autoptr (StrandRun) first = strand_test_run (registry, p, samples, store, NULL, NULL);
   g_assert_cmpstr (first->status, ==, "complete");
   /* The file name of the merge changes: merge and qc run, gen is reused. */
   StrandStage *merge = strand_pipeline_find_stage (p, "merge");
   strand_stage_set_param_string (merge, "file_name", "renamed.fastq");
   StrandRunOptions resume = { .resume = TRUE };
-  g_autoptr (StrandRun) second = run_with (p, samples, store, NULL, &resume);
+  g_autoptr (StrandRun) second = strand_test_run (registry, p, samples, store, NULL, &resume);
   g_assert_cmpuint (second->cached, ==, 2);
   g_assert_cmpuint (second->succeeded, ==, 4);
-  StrandTaskRecord *m = task_of (second, "S1", "merge");
+  StrandTaskRecord *m = strand_test_task (second, "S1", "merge");
   g_assert_nonnull (strstr (m->explain, "parameters changed: file_name (m.fastq -> renamed.fastq)"));
-  StrandTaskRecord *q = task_of (second, "S1", "qc");
+  StrandTaskRecord *q = strand_test_task (second, "S1", "qc");
   g_assert_nonnull (strstr (q->explain, "its inputs changed"));
-  g_assert_cmpstr (task_of (second, "S2", "gen")->status, ==, "cached");
+  g_assert_cmpstr (strand_test_task (second, "S2", "gen")->status, ==, "cached");
   /* A damaged object is not reused: its task runs again and replaces it. */
-  const StrandTaskOutput *o = task_of (second, "S2", "qc")->result->outputs->pdata[0];
+  const StrandTaskOutput *o = strand_test_task (second, "S2", "qc")->result->outputs->pdata[0];
   g_assert_true (strand_faults_corrupt_file (o->path, 1, 3, NULL));
-  g_autoptr (StrandRun) third = run_with (p, samples, store, NULL, &resume);
-  g_assert_cmpstr (task_of (third, "S2", "qc")->status, ==, "ok");
-  g_assert_nonnull (strstr (task_of (third, "S2", "qc")->explain, "missing from the store or damaged"));
+  g_autoptr (StrandRun) third = strand_test_run (registry, p, samples, store, NULL, &resume);
+  g_assert_cmpstr (strand_test_task (third, "S2", "qc")->status, ==, "ok");
+  g_assert_nonnull (strstr (strand_test_task (third, "S2", "qc")->explain, "missing from the store or damaged"));
   g_autoptr (GPtrArray) problems = strand_problems_new ();
   g_assert_true (strand_provenance_verify (store, problems, NULL, NULL));
 }
@@ -938,21 +763,23 @@ test_resume_explains (void)
 static void
 test_cli_explain (void)
 {
-  g_autofree char *dir = fresh_dir ("cli-explain");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "cli-explain");
   g_autofree char *sheet = g_build_filename (dir, "s.json", NULL);
   g_assert_true (g_file_set_contents (sheet, "{\"samples\": [{\"id\": \"A\"}]}", -1, NULL));
   g_autofree char *store = g_build_filename (dir, "store", NULL);
   g_autofree char *demo = NULL;
   g_assert_true (g_file_get_contents (STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.json", &demo,
                                       NULL, NULL));
-  g_autofree char *changed_text = subst (demo, "\"seed\": 2", "\"seed\": 3");
+  g_autofree char *changed_text = strand_test_subst (demo, "\"seed\": 2", "\"seed\": 3");
   g_autofree char *changed = g_build_filename (dir, "changed.json", NULL);
   g_assert_true (g_file_set_contents (changed, changed_text, -1, NULL));
-  g_assert_cmpint (strand_cli (NULL, NULL, NULL, "run", STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.json",
-                               "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR, "--store", store, NULL), ==, 0);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, NULL, "run",
+                                    STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.json", "--samples", sheet,
+                                    "-P", STRAND_PLUGIN_BUILD_DIR, "--store", store, NULL), ==, 0);
   g_autofree char *out = NULL;
-  g_assert_cmpint (strand_cli (&out, NULL, NULL, "run", changed, "--samples", sheet, "-P",
-                               STRAND_PLUGIN_BUILD_DIR, "--store", store, "--resume", "--explain", NULL), ==, 0);
+  g_assert_cmpint (strand_test_cli (NULL, &out, NULL, "run", changed, "--samples", sheet, "-P",
+                                    STRAND_PLUGIN_BUILD_DIR, "--store", store, "--resume", "--explain", NULL),
+                   ==, 0);
   g_assert_nonnull (strstr (out, "lane1          cached"));
   g_assert_nonnull (strstr (out, "ran because parameters changed: seed (2 -> 3)"));
   g_assert_nonnull (strstr (out, "ran because its inputs changed"));
@@ -964,7 +791,7 @@ test_cli_explain (void)
 static void
 test_reproduce (void)
 {
-  g_autofree char *dir = fresh_dir ("repro");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "repro");
   g_autofree char *sheet = g_build_filename (dir, "samples.json", NULL);
   g_assert_true (g_file_set_contents (sheet, "{\"samples\": [{\"id\": \"A\"}, {\"id\": \"B\"}]}", -1, NULL));
   g_autofree char *store = g_build_filename (dir, "store", NULL);
@@ -977,17 +804,17 @@ test_reproduce (void)
       " \"edges\": [{\"from\": \"gen.reads\", \"to\": \"qc.reads\"}, {\"from\": \"gen.reads\", \"to\": \"noise.in\"}]}",
       -1, NULL));
   g_autofree char *out = NULL;
-  g_assert_cmpint (strand_cli (&out, NULL, NULL, "run", pipeline, "--samples", sheet, "-P",
-                               STRAND_PLUGIN_BUILD_DIR, "-P", STRAND_EXEC_PLUGIN_DIR, "--store", store,
-                               "--json", NULL), ==, 0);
-  g_autoptr (JsonObject) o = parse_object (out);
+  g_assert_cmpint (strand_test_cli (NULL, &out, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                    STRAND_PLUGIN_BUILD_DIR, "-P", STRAND_EXEC_PLUGIN_DIR, "--store", store,
+                                    "--json", NULL), ==, 0);
+  g_autoptr (JsonObject) o = strand_test_parse_object (out);
   const char *run_id = json_object_get_string_member (o, "run_id");
   g_autofree char *into = g_build_filename (dir, "again", NULL);
   g_autofree char *rep = NULL;
-  g_assert_cmpint (strand_cli (&rep, NULL, NULL, "reproduce", run_id, "--store", store, "--into", into,
-                               "-P", STRAND_PLUGIN_BUILD_DIR, "-P", STRAND_EXEC_PLUGIN_DIR, "--json",
-                               NULL), ==, 0);
-  g_autoptr (JsonObject) r = parse_object (rep);
+  g_assert_cmpint (strand_test_cli (NULL, &rep, NULL, "reproduce", run_id, "--store", store, "--into", into,
+                                    "-P", STRAND_PLUGIN_BUILD_DIR, "-P", STRAND_EXEC_PLUGIN_DIR, "--json",
+                                    NULL), ==, 0);
+  g_autoptr (JsonObject) r = strand_test_parse_object (rep);
   g_assert_cmpint (json_object_get_int_member (r, "matched"), ==, 4);
   g_assert_cmpint (json_object_get_int_member (r, "mismatched"), ==, 0);
   g_assert_cmpint (json_object_get_int_member (r, "mismatched_nondeterministic"), ==, 2);
@@ -1002,23 +829,24 @@ test_reproduce (void)
   /* The plain report lists the stage that differs, and says why. */
   g_autofree char *into2 = g_build_filename (dir, "again2", NULL);
   g_autofree char *text = NULL;
-  g_assert_cmpint (strand_cli (&text, NULL, NULL, "reproduce", run_id, "--store", store, "--into",
-                               into2, "-P", STRAND_PLUGIN_BUILD_DIR, "-P", STRAND_EXEC_PLUGIN_DIR, NULL), ==, 0);
+  g_assert_cmpint (strand_test_cli (NULL, &text, NULL, "reproduce", run_id, "--store", store, "--into",
+                                    into2, "-P", STRAND_PLUGIN_BUILD_DIR, "-P", STRAND_EXEC_PLUGIN_DIR, NULL),
+                   ==, 0);
   g_assert_nonnull (strstr (text, "noise          mismatch (the stage is not deterministic)"));
   /* Into a store that is not fresh: refused. */
   g_autofree char *err = NULL;
-  g_assert_cmpint (strand_cli (NULL, &err, NULL, "reproduce", run_id, "--store", store, "--into", into,
-                               "-P", STRAND_PLUGIN_BUILD_DIR, "-P", STRAND_EXEC_PLUGIN_DIR, NULL), ==, 1);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, &err, "reproduce", run_id, "--store", store, "--into", into,
+                                    "-P", STRAND_PLUGIN_BUILD_DIR, "-P", STRAND_EXEC_PLUGIN_DIR, NULL), ==, 1);
   g_assert_nonnull (strstr (err, "is not empty"));
   /* Without the exact build of a plugin: refused, naming it. */
   g_autofree char *into3 = g_build_filename (dir, "again3", NULL);
   g_autofree char *err2 = NULL;
-  g_assert_cmpint (strand_cli (NULL, &err2, NULL, "reproduce", run_id, "--store", store, "--into",
-                               into3, "-P", STRAND_PLUGIN_BUILD_DIR, NULL), ==, 1);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, &err2, "reproduce", run_id, "--store", store, "--into",
+                                    into3, "-P", STRAND_PLUGIN_BUILD_DIR, NULL), ==, 1);
   g_assert_nonnull (strstr (err2, "stage 'noise': plugin random-stage 1.0.0 built as sha256"));
   g_assert_false (g_file_test (into3, G_FILE_TEST_EXISTS));
   g_autofree char *err3 = NULL;
-  g_assert_cmpint (strand_cli (NULL, &err3, NULL, "reproduce", "no-such-run", "--store", store, NULL), ==, 1);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, &err3, "reproduce", "no-such-run", "--store", store, NULL), ==, 1);
   g_assert_nonnull (strstr (err3, "has no run 'no-such-run'"));
 }
 
@@ -1027,10 +855,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   tmp = g_dir_make_tmp ("strand-exec-XXXXXX", NULL);
-  registry = strand_registry_new ();
-  strand_registry_add_dir (registry, STRAND_PLUGIN_BUILD_DIR);
-  strand_registry_add_dir (registry, STRAND_EXEC_PLUGIN_DIR);
-  strand_registry_scan (registry);
+  registry = strand_test_registry (STRAND_PLUGIN_BUILD_DIR, STRAND_EXEC_PLUGIN_DIR, NULL);
   g_test_add_func ("/exec/faults-parse", test_faults_parse);
   g_test_add_func ("/exec/classify", test_classify);
   g_test_add_func ("/exec/policy-rules", test_policy_rules);

@@ -26,6 +26,7 @@
 #include "policy.h"
 #include "runner.h"
 #include "samples.h"
+#include "test-run.h"
 #include "test-util.h"
 #include "validator.h"
 
@@ -200,109 +201,11 @@ static GPtrArray *samples;
 static StrandRun *clean;
 static char *clean_store;
 
-static char *
-fresh_dir (const char *name)
-{
-  static guint n = 0;
-  g_autofree char *leaf = g_strdup_printf ("%s-%u", name, ++n);
-  char *dir = g_build_filename (tmp, leaf, NULL);
-  g_mkdir_with_parents (dir, 0700);
-  return dir;
-}
-
-static char *
-subst (const char *text, const char *token, const char *value)
-{
-  g_auto (GStrv) parts = g_strsplit (text, token, -1);
-  return g_strjoinv (value, parts);
-}
-
-static StrandPipeline *
-pipeline_from (const char *json, GPtrArray *for_samples)
-{
-  g_autoptr (GPtrArray) problems = strand_problems_new ();
-  StrandPipeline *p = strand_pipeline_load_data (json, strlen (json), "germline-tiny.json", problems);
-  g_assert_nonnull (p);
-  /* The plugins' own checks of the data are what the bad-input cases are
-   * about: the validator's look at the files is left out. */
-  StrandValidateOptions checks = { .skip_data = TRUE };
-  strand_validate (p, registry, for_samples, NULL, &checks, problems);
-  for (guint i = 0; i < problems->len; i++)
-    {
-      const StrandProblem *pr = problems->pdata[i];
-      if (!pr->warning)
-        g_error ("%s: %s", pr->where, pr->message);
-    }
-  return p;
-}
-
 static StrandPipeline *
 pipeline_with_reference (const char *reference)
 {
-  g_autofree char *json = subst (pipeline_template, "@REFERENCE@", reference);
-  return pipeline_from (json, samples);
-}
-
-static StrandRun *run_samples (StrandPipeline *p, GPtrArray *these, const char *store,
-                               const char *faults, StrandRunOptions *options);
-
-static StrandRun *
-run_with (StrandPipeline *p, const char *store, const char *faults, StrandRunOptions *options)
-{
-  return run_samples (p, samples, store, faults, options);
-}
-
-static StrandRun *
-run_samples (StrandPipeline *p, GPtrArray *these, const char *store, const char *faults,
-             StrandRunOptions *options)
-{
-  g_autoptr (GError) error = NULL;
-  g_assert_true (strand_provenance_init (store, &error));
-  g_autoptr (StrandProvenance) prov = strand_provenance_open (store, &error);
-  g_assert_no_error (error);
-  g_autoptr (StrandFaults) f = faults ? strand_faults_parse (faults, "test", &error) : NULL;
-  g_assert_no_error (error);
-  StrandRunOptions opt = options ? *options : (StrandRunOptions) { 0 };
-  opt.faults = f;
-  opt.registry = registry;
-  opt.grace_us = 200000; /* a hung stage is killed soon after its time is up */
-  g_autofree char *runs = g_build_filename (store, "runs", NULL);
-  StrandRun *run = strand_run_pipeline_with (p, these, prov, runs, &opt, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (run);
-  return run;
-}
-
-static StrandTaskRecord *
-task_of (StrandRun *run, const char *sample, const char *stage)
-{
-  for (guint i = 0; i < run->tasks->len; i++)
-    {
-      StrandTaskRecord *t = run->tasks->pdata[i];
-      if (g_strcmp0 (t->sample_id, sample) == 0 && strcmp (t->stage_id, stage) == 0)
-        return t;
-    }
-  g_error ("no task %s/%s", sample ? sample : "(run)", stage);
-}
-
-/* "stage:sha256,... " of the ok or reused tasks of a sample (NULL: the
- * per-run tasks), in plan order. */
-static char *
-digests_of (StrandRun *run, const char *sample)
-{
-  GString *s = g_string_new (NULL);
-  for (guint i = 0; i < run->tasks->len; i++)
-    {
-      StrandTaskRecord *t = run->tasks->pdata[i];
-      if (g_strcmp0 (t->sample_id, sample) != 0 || t->result == NULL ||
-          (strcmp (t->status, "ok") != 0 && strcmp (t->status, "cached") != 0))
-        continue;
-      g_string_append_printf (s, "%s:", t->stage_id);
-      for (guint k = 0; k < t->result->outputs->len; k++)
-        g_string_append_printf (s, "%s,", ((StrandTaskOutput *) t->result->outputs->pdata[k])->sha256);
-      g_string_append_c (s, ' ');
-    }
-  return g_string_free (s, FALSE);
+  g_autofree char *json = strand_test_subst (pipeline_template, "@REFERENCE@", reference);
+  return strand_test_pipeline (registry, json, samples);
 }
 
 /* "sha256,..." of one task's outputs. */
@@ -318,8 +221,8 @@ task_digests (StrandTaskRecord *t)
 static void
 assert_same_as_clean (StrandRun *run, const char *sample, const char *label)
 {
-  g_autofree char *want = digests_of (clean, sample);
-  g_autofree char *got = digests_of (run, sample);
+  g_autofree char *want = strand_test_digests (clean, sample);
+  g_autofree char *got = strand_test_digests (run, sample);
   if (strcmp (want, got) != 0)
     g_error ("%s: %s's outputs differ from the clean run's:\n  clean: %s\n  this:  %s", label,
              sample ? sample : "the run", want, got);
@@ -339,15 +242,6 @@ assert_run_status (StrandRun *run, const char *want, const char *label)
                               t->status, t->result && t->result->message ? t->result->message : "");
     }
   g_error ("%s: the run is %s, not %s:%s", label, run->status, want, s->str);
-}
-
-static gboolean
-has_decision (StrandTaskRecord *t, const char *prefix)
-{
-  for (guint i = 0; i < t->decisions->len; i++)
-    if (g_str_has_prefix (t->decisions->pdata[i], prefix))
-      return TRUE;
-  return FALSE;
 }
 
 static char *
@@ -403,7 +297,7 @@ sequencers (guint n)
 static void
 assert_sample_stopped (StrandRun *run, StrandTaskRecord *failed, const char *sample)
 {
-  g_assert_true (has_decision (failed, "fail-sample"));
+  g_assert_true (strand_test_has_decision (failed, "fail-sample"));
   for (guint i = 0; i < run->tasks->len; i++)
     {
       StrandTaskRecord *o = run->tasks->pdata[i];
@@ -438,19 +332,19 @@ test_fault_case (gconstpointer data)
       return;
     }
   g_autofree char *label = g_strdup_printf ("%s / %s (%s)", c->plugin, c->what, c->faults);
-  g_autofree char *store = fresh_dir (c->stage);
+  g_autofree char *store = strand_test_fresh_dir (tmp, c->stage);
   g_autoptr (StrandInventory) inventory =
       c->setup == ONE_SEQUENCER ? sequencers (1) : c->setup == TWO_SEQUENCERS ? sequencers (2) : NULL;
   StrandRunOptions opt = {
     .task_timeout_us = c->setup == TIME_LIMIT ? HANG_TIMEOUT_US : 0,
     .inventory = inventory,
   };
-  g_autoptr (StrandRun) run = run_with (pipeline, store, c->faults, &opt);
+  g_autoptr (StrandRun) run = strand_test_run (registry, pipeline, samples, store, c->faults, &opt);
 
   const StrandStage *stage = strand_pipeline_find_stage (pipeline, c->stage);
   gboolean per_run = (stage->resolved->flags & STRAND_STAGE_PER_RUN) != 0;
   const char *sample = per_run ? NULL : "S1";
-  StrandTaskRecord *t = task_of (run, sample, c->stage);
+  StrandTaskRecord *t = strand_test_task (run, sample, c->stage);
   g_autofree char *why = decisions_text (t);
   if (t->attempts != c->attempts)
     g_error ("%s: %d attempts, expected %d:%s", label, t->attempts, c->attempts, why);
@@ -473,7 +367,7 @@ test_fault_case (gconstpointer data)
       if (c->setup == TWO_SEQUENCERS)
         {
           /* Not run again on the sequencer that failed. */
-          g_assert_true (has_decision (t, "reroute"));
+          g_assert_true (strand_test_has_decision (t, "reroute"));
           g_assert_cmpstr (t->equipment, ==, "seq-b");
         }
       break;
@@ -491,7 +385,7 @@ test_fault_case (gconstpointer data)
       assert_run_status (run, "failed", label);
       for (guint s = 1; s < G_N_ELEMENTS (sample_ids); s++)
         {
-          StrandTaskRecord *st = task_of (run, sample_ids[s], c->stage);
+          StrandTaskRecord *st = strand_test_task (run, sample_ids[s], c->stage);
           g_assert_cmpstr (st->status, ==, "failed");
           g_assert_cmpint (st->attempts, ==, c->attempts);
           g_assert_cmpstr (strand_error_class_name (st->result->error_class), ==, c->error_class);
@@ -503,7 +397,7 @@ test_fault_case (gconstpointer data)
       g_assert_cmpstr (t->status, ==, "failed");
       g_assert_cmpstr (strand_error_class_name (t->result->error_class), ==, c->error_class);
       assert_run_status (run, "failed", label);
-      g_assert_false (has_decision (t, "halt"));
+      g_assert_false (strand_test_has_decision (t, "halt"));
       /* What depends on it did not run; the rest ran as in the clean run. */
       for (guint i = 0; i < run->tasks->len; i++)
         {
@@ -516,7 +410,7 @@ test_fault_case (gconstpointer data)
             {
               g_assert_cmpstr (o->status, ==, "ok");
               g_assert_false (o->quarantined);
-              g_autofree char *want = task_digests (task_of (clean, o->sample_id, o->stage_id));
+              g_autofree char *want = task_digests (strand_test_task (clean, o->sample_id, o->stage_id));
               g_autofree char *got = task_digests (o);
               g_assert_cmpstr (got, ==, want);
             }
@@ -528,7 +422,7 @@ test_fault_case (gconstpointer data)
         g_assert_cmpstr (t->status, ==, "failed");
         g_assert_cmpstr (strand_error_class_name (t->result->error_class), ==, c->error_class);
         assert_run_status (run, "halted", label);
-        g_assert_true (has_decision (t, "halt"));
+        g_assert_true (strand_test_has_decision (t, "halt"));
         /* Nothing downstream started. */
         for (guint i = 0; i < run->tasks->len; i++)
           {
@@ -540,7 +434,7 @@ test_fault_case (gconstpointer data)
         /* The cause gone, resuming finishes the run as the clean one,
          * reusing what was done before the halt. */
         StrandRunOptions resume = { .resume = TRUE };
-        g_autoptr (StrandRun) again = run_with (pipeline, store, NULL, &resume);
+        g_autoptr (StrandRun) again = strand_test_run (registry, pipeline, samples, store, NULL, &resume);
         assert_run_status (again, "complete", label);
         g_assert_cmpuint (again->cached, ==, run->succeeded);
         for (guint s = 0; s < G_N_ELEMENTS (sample_ids); s++)
@@ -559,7 +453,7 @@ test_fault_case (gconstpointer data)
       for (guint i = 0; i < problems->len; i++)
         g_assert_cmpstr (((StrandProblem *) problems->pdata[i])->code, ==, "object-damaged");
       StrandRunOptions resume = { .resume = TRUE };
-      g_autoptr (StrandRun) again = run_with (pipeline, store, NULL, &resume);
+      g_autoptr (StrandRun) again = strand_test_run (registry, pipeline, samples, store, NULL, &resume);
       assert_run_status (again, "complete", label);
       for (guint s = 0; s < G_N_ELEMENTS (sample_ids); s++)
         assert_same_as_clean (again, sample_ids[s], label);
@@ -627,7 +521,7 @@ test_truncated_reference (void)
       g_test_skip ("the lambda phage reference (Debian: bowtie2-examples) is not installed");
       return;
     }
-  g_autofree char *dir = fresh_dir ("cut-reference");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "cut-reference");
   g_autofree char *bytes = NULL;
   gsize len = 0;
   g_assert_true (g_file_get_contents (LAMBDA, &bytes, &len, NULL));
@@ -635,7 +529,7 @@ test_truncated_reference (void)
   g_assert_true (g_file_set_contents (cut, bytes, (gssize) len / 2, NULL));
   g_autoptr (StrandPipeline) p = pipeline_with_reference (cut);
   g_autofree char *store = g_build_filename (dir, "store", NULL);
-  g_autoptr (StrandRun) run = run_with (p, store, NULL, NULL);
+  g_autoptr (StrandRun) run = strand_test_run (registry, p, samples, store, NULL, NULL);
   assert_run_status (run, "halted", "truncated reference");
   guint failed = 0;
   for (guint i = 0; i < run->tasks->len; i++)
@@ -651,7 +545,7 @@ test_truncated_reference (void)
       failed++;
       g_assert_cmpint (t->attempts, ==, 1);
       g_assert_cmpstr (strand_error_class_name (t->result->error_class), ==, "invalid-input");
-      g_assert_true (has_decision (t, "halt"));
+      g_assert_true (strand_test_has_decision (t, "halt"));
       if (strstr (t->result->message, "lambda_cut.fa.gz") == NULL)
         g_error ("%s: '%s' does not name the file", t->stage_id, t->result->message);
     }
@@ -669,7 +563,7 @@ test_truncated_reference (void)
 static const char *
 clean_output (const char *sample, const char *stage, const char *port)
 {
-  StrandTaskRecord *t = task_of (clean, sample, stage);
+  StrandTaskRecord *t = strand_test_task (clean, sample, stage);
   for (guint k = 0; k < t->result->outputs->len; k++)
     {
       const StrandTaskOutput *o = t->result->outputs->pdata[k];
@@ -704,10 +598,10 @@ run_one_stage (const char *dir, const char *stage_json, const char *index, const
   g_autoptr (GPtrArray) these = strand_samples_load_data (sheet, strlen (sheet), "sheet.json", dir,
                                                           problems);
   g_assert_nonnull (these);
-  g_autofree char *json = subst (stage_json, "@INDEX@", index);
-  g_autoptr (StrandPipeline) p = pipeline_from (json, these);
+  g_autofree char *json = strand_test_subst (stage_json, "@INDEX@", index);
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry, json, these);
   g_autofree char *store = g_build_filename (dir, "store", NULL);
-  StrandRun *run = run_samples (p, these, store, NULL, NULL);
+  StrandRun *run = strand_test_run (registry, p, these, store, NULL, NULL);
   assert_verifies (store, "one stage");
   return run;
 }
@@ -723,7 +617,7 @@ test_align_index_missing (void)
       g_test_skip ("the lambda phage reference (Debian: bowtie2-examples) is not installed");
       return;
     }
-  g_autofree char *dir = fresh_dir ("align-index");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "align-index");
   g_autofree char *index = bwa_index_dir (dir);
   g_autofree char *bwt = g_build_filename (index, "reference.fa.bwt", NULL);
   g_assert_cmpint (g_unlink (bwt), ==, 0);
@@ -741,11 +635,11 @@ test_align_index_missing (void)
   assert_run_status (run, "failed", "align without .bwt");
   for (guint s = 1; s < G_N_ELEMENTS (sample_ids); s++)
     {
-      StrandTaskRecord *t = task_of (run, sample_ids[s], "align");
+      StrandTaskRecord *t = strand_test_task (run, sample_ids[s], "align");
       g_assert_cmpstr (t->status, ==, "failed");
       g_assert_cmpint (t->attempts, ==, 1);
       g_assert_cmpstr (strand_error_class_name (t->result->error_class), ==, "invalid-input");
-      g_assert_true (has_decision (t, "fail-sample"));
+      g_assert_true (strand_test_has_decision (t, "fail-sample"));
       if (strstr (t->result->message, "the index file reference.fa.bwt is missing") == NULL)
         g_error ("'%s' does not name the missing file", t->result->message);
     }
@@ -762,7 +656,7 @@ test_call_not_a_bam (void)
       g_test_skip ("the lambda phage reference (Debian: bowtie2-examples) is not installed");
       return;
     }
-  g_autofree char *dir = fresh_dir ("call-not-bam");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "call-not-bam");
   g_autofree char *index = bwa_index_dir (dir);
   g_autofree char *fake = g_build_filename (dir, "S1.bam", NULL);
   g_autofree char *fastq = NULL;
@@ -783,16 +677,16 @@ test_call_not_a_bam (void)
       "             {\"from\": \"@bai\", \"to\": \"call.index\"}],"
       " \"outputs\": [\"call.vcf\", \"call.index\"]}", index, sheet);
   assert_run_status (run, "failed", "call on a FASTQ");
-  StrandTaskRecord *t = task_of (run, "S1", "call");
+  StrandTaskRecord *t = strand_test_task (run, "S1", "call");
   g_assert_cmpstr (t->status, ==, "failed");
   g_assert_cmpint (t->attempts, ==, 1);
   g_assert_cmpstr (strand_error_class_name (t->result->error_class), ==, "invalid-input");
-  g_assert_true (has_decision (t, "fail-sample"));
+  g_assert_true (strand_test_has_decision (t, "fail-sample"));
   if (strstr (t->result->message, "not a BAM file") == NULL)
     g_error ("'%s' does not say it is not a BAM", t->result->message);
-  StrandTaskRecord *s2 = task_of (run, "S2", "call");
+  StrandTaskRecord *s2 = strand_test_task (run, "S2", "call");
   g_assert_cmpstr (s2->status, ==, "ok");
-  g_autofree char *want = task_digests (task_of (clean, "S2", "call"));
+  g_autofree char *want = task_digests (strand_test_task (clean, "S2", "call"));
   g_autofree char *got = task_digests (s2);
   g_assert_cmpstr (got, ==, want);
 }
@@ -810,9 +704,7 @@ main (int argc, char **argv)
       tmp = g_dir_make_tmp ("strand-gfaults-XXXXXX", NULL);
     }
   g_assert_nonnull (tmp);
-  registry = strand_registry_new ();
-  strand_registry_add_dir (registry, STRAND_PLUGIN_BUILD_DIR);
-  strand_registry_scan (registry);
+  registry = strand_test_registry (STRAND_PLUGIN_BUILD_DIR, NULL);
   g_autoptr (GPtrArray) problems = strand_problems_new ();
   samples = strand_samples_load_data (samples_json, strlen (samples_json), "samples.json", tmp, problems);
   g_assert_nonnull (samples);
@@ -822,8 +714,8 @@ main (int argc, char **argv)
     {
       /* The one clean run every case is held against. */
       pipeline = pipeline_with_reference (LAMBDA);
-      clean_store = fresh_dir ("clean");
-      clean = run_with (pipeline, clean_store, NULL, NULL);
+      clean_store = strand_test_fresh_dir (tmp, "clean");
+      clean = strand_test_run (registry, pipeline, samples, clean_store, NULL, NULL);
       if (strcmp (clean->status, "complete") != 0)
         g_error ("the clean run did not complete: %s", clean->status);
     }

@@ -11,6 +11,7 @@
 #include "degradation.h"
 #include "equipment-health.h"
 #include "runner.h"
+#include "test-run.h"
 #include "test-util.h"
 #include "validator.h"
 
@@ -18,35 +19,6 @@
 
 static char *tmp;
 static StrandRegistry *registry;
-
-static char *
-fresh_dir (const char *name)
-{
-  static guint n = 0;
-  g_autofree char *leaf = g_strdup_printf ("%s-%u", name, ++n);
-  char *dir = g_build_filename (tmp, leaf, NULL);
-  g_mkdir_with_parents (dir, 0700);
-  return dir;
-}
-
-static StrandPipeline *
-pipeline_from (const char *json)
-{
-  g_autoptr (GPtrArray) problems = strand_problems_new ();
-  StrandPipeline *p = strand_pipeline_load_data (json, strlen (json), "test.json", problems);
-  g_assert_nonnull (p);
-  StrandValidateOptions checks = { .skip_data = TRUE };
-  g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
-  g_ptr_array_add (samples, strand_sample_new ("S1"));
-  strand_validate (p, registry, samples, NULL, &checks, problems);
-  for (guint i = 0; i < problems->len; i++)
-    {
-      const StrandProblem *pr = problems->pdata[i];
-      if (!pr->warning)
-        g_error ("%s: %s", pr->where, pr->message);
-    }
-  return p;
-}
 
 static StrandInventory *
 inventory_from (const char *json)
@@ -67,41 +39,12 @@ sample (const char *id, const char *priority)
   return s;
 }
 
+/* Runs in a store of its own, `name`-N. */
 static StrandRun *
-run_with (StrandPipeline *p, GPtrArray *samples, const char *name, StrandRunOptions *opt)
+run_with (StrandPipeline *p, GPtrArray *samples, const char *name, const StrandRunOptions *opt)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *store = fresh_dir (name);
-  g_assert_true (strand_provenance_init (store, &error));
-  g_autoptr (StrandProvenance) prov = strand_provenance_open (store, &error);
-  g_assert_no_error (error);
-  opt->registry = registry;
-  g_autofree char *runs = g_build_filename (store, "runs", NULL);
-  StrandRun *run = strand_run_pipeline_with (p, samples, prov, runs, opt, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (run);
-  return run;
-}
-
-static StrandTaskRecord *
-task_of (StrandRun *run, const char *sample_id, const char *stage)
-{
-  for (guint i = 0; i < run->tasks->len; i++)
-    {
-      StrandTaskRecord *t = run->tasks->pdata[i];
-      if (g_strcmp0 (t->sample_id, sample_id) == 0 && strcmp (t->stage_id, stage) == 0)
-        return t;
-    }
-  g_error ("no task %s/%s", sample_id, stage);
-}
-
-static gboolean
-has_decision (StrandTaskRecord *t, const char *prefix)
-{
-  for (guint i = 0; i < t->decisions->len; i++)
-    if (g_str_has_prefix (t->decisions->pdata[i], prefix))
-      return TRUE;
-  return FALSE;
+  g_autofree char *store = strand_test_fresh_dir (tmp, name);
+  return strand_test_run (registry, p, samples, store, NULL, opt);
 }
 
 static const char *one_stage =
@@ -112,7 +55,7 @@ static const char *one_stage =
 static void
 test_priority_order (void)
 {
-  g_autoptr (StrandPipeline) p = pipeline_from (one_stage);
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry, one_stage, NULL);
   g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
   g_ptr_array_add (samples, sample ("R1", "routine"));
   g_ptr_array_add (samples, sample ("R2", "routine"));
@@ -124,8 +67,8 @@ test_priority_order (void)
   const char *expected[] = { "S1", "U1", "R1", "R2" };
   for (guint k = 0; k + 1 < G_N_ELEMENTS (expected); k++)
     {
-      StrandTaskRecord *a = task_of (run, expected[k], "work");
-      StrandTaskRecord *b = task_of (run, expected[k + 1], "work");
+      StrandTaskRecord *a = strand_test_task (run, expected[k], "work");
+      StrandTaskRecord *b = strand_test_task (run, expected[k + 1], "work");
       g_assert_cmpint (a->result->end_us, <=, b->result->start_us);
     }
 }
@@ -178,7 +121,7 @@ test_late_sample (void)
   g_assert_nonnull (types);
   g_assert_cmpuint (problems->len, ==, 0);
   g_autoptr (StrandInventory) inv = inventory_from (robot_inventory);
-  g_autoptr (StrandPipeline) p = pipeline_from (material_pipeline);
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry, material_pipeline, NULL);
 
   g_autoptr (GPtrArray) samples = collected_samples ();
   StrandRunCounts last = { 0 };
@@ -191,25 +134,26 @@ test_late_sample (void)
   g_assert_cmpuint (last.samples_done, ==, 1);
   g_assert_cmpuint (last.samples_failed, ==, 1);
   g_assert_cmpuint (last.samples_running, ==, 0);
-  g_assert_cmpstr (task_of (run, "FRESH", "extract")->status, ==, "ok");
-  g_assert_cmpstr (task_of (run, "FRESH", "extract")->equipment, ==, "robot1");
-  g_assert_cmpstr (task_of (run, "FRESH", "work")->status, ==, "ok");
-  g_assert_null (task_of (run, "FRESH", "work")->equipment); /* compute here: no named machine */
-  StrandTaskRecord *old = task_of (run, "OLD", "extract");
+  g_assert_cmpstr (strand_test_task (run, "FRESH", "extract")->status, ==, "ok");
+  g_assert_cmpstr (strand_test_task (run, "FRESH", "extract")->equipment, ==, "robot1");
+  g_assert_cmpstr (strand_test_task (run, "FRESH", "work")->status, ==, "ok");
+  g_assert_null (strand_test_task (run, "FRESH", "work")->equipment); /* compute here: no named machine */
+  StrandTaskRecord *old = strand_test_task (run, "OLD", "extract");
   g_assert_cmpstr (old->status, ==, "skipped");
   g_assert_cmpint (old->attempts, ==, 0);
-  g_assert_true (has_decision (old, "late: sample OLD can no longer be processed in time (usable until"));
-  g_assert_cmpstr (task_of (run, "OLD", "work")->status, ==, "skipped");
+  g_assert_true (
+      strand_test_has_decision (old, "late: sample OLD can no longer be processed in time (usable until"));
+  g_assert_cmpstr (strand_test_task (run, "OLD", "work")->status, ==, "skipped");
 
   g_autoptr (GPtrArray) samples2 = collected_samples ();
   StrandRunOptions late = { .jobs = 2, .inventory = inv, .sample_types = types, .accept_late = TRUE };
   g_autoptr (StrandRun) run2 = run_with (p, samples2, "accept-late", &late);
   g_assert_cmpstr (run2->status, ==, "complete");
-  g_assert_true (has_decision (task_of (run2, "OLD", "extract"), "accept-late: sample OLD"));
-  g_assert_false (has_decision (task_of (run2, "FRESH", "extract"), "accept-late"));
+  g_assert_true (strand_test_has_decision (strand_test_task (run2, "OLD", "extract"), "accept-late: sample OLD"));
+  g_assert_false (strand_test_has_decision (strand_test_task (run2, "FRESH", "extract"), "accept-late"));
 
   /* The same samples as data (no stage handles material): nothing is late. */
-  g_autoptr (StrandPipeline) data_only = pipeline_from (one_stage);
+  g_autoptr (StrandPipeline) data_only = strand_test_pipeline (registry, one_stage, NULL);
   g_autoptr (GPtrArray) samples3 = collected_samples ();
   StrandRunOptions plain = { .jobs = 2, .sample_types = types };
   g_autoptr (StrandRun) run3 = run_with (data_only, samples3, "data-only", &plain);
@@ -243,13 +187,13 @@ test_maintenance_wait (void)
       "  \"hours\": [{\"days\": [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"],"
       "   \"start\": \"07:00\", \"end\": \"19:00\"}]}]}");
   g_autoptr (StrandInventory) inv = inventory_from (inv_json);
-  g_autoptr (StrandPipeline) p = pipeline_from (
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry,
       "{\"name\": \"t\", \"stages\": ["
       " {\"id\": \"extract\", \"plugin\": \"noop-stage\","
       "  \"resources\": {\"equipment_class\": \"extraction\", \"expected_seconds\": 600}},"
       " {\"id\": \"sequence\", \"plugin\": \"noop-stage\","
       "  \"resources\": {\"equipment_class\": \"sequencer\", \"expected_seconds\": 3600}}],"
-      " \"edges\": []}");
+      " \"edges\": []}", NULL);
   g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
   g_ptr_array_add (samples, sample ("S1", "routine"));
   StrandRunCounts seen = { 0 };
@@ -259,11 +203,11 @@ test_maintenance_wait (void)
   g_assert_cmpint (seen.next_start_us, ==, start + 3 * HOUR_US);
   strand_clock_use_real ();
   g_assert_cmpstr (run->status, ==, "complete");
-  StrandTaskRecord *extract = task_of (run, "S1", "extract");
+  StrandTaskRecord *extract = strand_test_task (run, "S1", "extract");
   g_assert_cmpstr (extract->equipment, ==, "robot1");
   g_assert_cmpint (extract->result->start_us, >=, start + 3 * HOUR_US); /* after 13:00 */
   g_assert_cmpint (extract->result->start_us, <, start + 4 * HOUR_US);
-  StrandTaskRecord *seq = task_of (run, "S1", "sequence");
+  StrandTaskRecord *seq = strand_test_task (run, "S1", "sequence");
   g_assert_cmpstr (seq->equipment, ==, "seq1");
   /* Monday 07:00 UTC. */
   g_assert_cmpint (seq->result->start_us, >=, start + (24 + 21) * HOUR_US);
@@ -278,15 +222,15 @@ test_unplaceable (void)
   g_autoptr (StrandInventory) inv = inventory_from (
       "{\"equipment\": [{\"id\": \"node1\", \"class\": \"compute\", \"capacity\": 2,"
       " \"cores\": 2, \"memory_bytes\": 1000000000}]}");
-  g_autoptr (StrandPipeline) p = pipeline_from (
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry,
       "{\"name\": \"t\", \"stages\": [{\"id\": \"big\", \"plugin\": \"noop-stage\","
-      " \"resources\": {\"memory_bytes\": 64000000000}}], \"edges\": []}");
+      " \"resources\": {\"memory_bytes\": 64000000000}}], \"edges\": []}", NULL);
   g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
   g_ptr_array_add (samples, sample ("S1", "routine"));
   StrandRunOptions opt = { .jobs = 1, .inventory = inv };
   g_autoptr (StrandRun) run = run_with (p, samples, "unplaceable", &opt);
   g_assert_cmpstr (run->status, ==, "failed");
-  StrandTaskRecord *t = task_of (run, "S1", "big");
+  StrandTaskRecord *t = strand_test_task (run, "S1", "big");
   g_assert_cmpstr (t->status, ==, "failed");
   g_assert_nonnull (t->result);
   g_assert_cmpint (t->result->error_class, ==, STRAND_ERROR_CONFIG);
@@ -305,9 +249,9 @@ test_service_due (void)
       "  \"service\": {\"counters\": {\"runs\": {\"count\": 9, \"due\": 10}}}},"
       " {\"id\": \"robot2\", \"class\": \"extraction\", \"capacity\": 1}]}");
   g_autoptr (StrandMonitor) monitor = strand_monitor_new (inv);
-  g_autoptr (StrandPipeline) p = pipeline_from (
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry,
       "{\"name\": \"t\", \"stages\": [{\"id\": \"extract\", \"plugin\": \"noop-stage\","
-      " \"resources\": {\"equipment_class\": \"extraction\", \"expected_seconds\": 60}}], \"edges\": []}");
+      " \"resources\": {\"equipment_class\": \"extraction\", \"expected_seconds\": 60}}], \"edges\": []}", NULL);
   g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
   for (guint i = 0; i < 4; i++)
     {
@@ -339,10 +283,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   tmp = g_dir_make_tmp ("strand-schedule-XXXXXX", NULL);
-  registry = strand_registry_new ();
-  strand_registry_add_dir (registry, STRAND_PLUGIN_BUILD_DIR);
-  strand_registry_add_dir (registry, STRAND_EXEC_PLUGIN_DIR);
-  strand_registry_scan (registry);
+  registry = strand_test_registry (STRAND_PLUGIN_BUILD_DIR, STRAND_EXEC_PLUGIN_DIR, NULL);
   g_test_add_func ("/schedule/priority-order", test_priority_order);
   g_test_add_func ("/schedule/late-sample", test_late_sample);
   g_test_add_func ("/schedule/maintenance-wait", test_maintenance_wait);

@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "test-run.h"
 #include "test-util.h"
 
 typedef struct {
@@ -25,35 +26,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->dir);
 }
 
-/* Runs the strand command with `args` (NULL-terminated); returns its exit
- * status and, if asked, what it printed. */
-static int
-strand (char **out, char **err, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (char *) STRAND_CLI);
-  va_list ap;
-  va_start (ap, err);
-  const char *arg;
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  int status = 0;
-  g_autofree char *o = NULL, *e = NULL;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &o, &e, &status, &error));
-  g_assert_no_error (error);
-  if (g_test_verbose ())
-    g_printerr ("%s%s", o, e);
-  if (out)
-    *out = g_steal_pointer (&o);
-  if (err)
-    *err = g_steal_pointer (&e);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-}
-
 static JsonNode *
 parse_json (const char *text)
 {
@@ -62,14 +34,6 @@ parse_json (const char *text)
   json_parser_load_from_data (parser, text, -1, &error);
   g_assert_no_error (error);
   return json_node_copy (json_parser_get_root (parser));
-}
-
-static char *
-write_file (Fixture *f, const char *name, const char *contents)
-{
-  char *path = g_build_filename (f->dir, name, NULL);
-  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
-  return path;
 }
 
 static JsonObject *
@@ -91,7 +55,7 @@ find_task (JsonArray *tasks, const char *sample, const char *stage)
 static void
 test_demo_pipeline (Fixture *f, gconstpointer data)
 {
-  g_autofree char *sheet = write_file (f, "samples.json",
+  g_autofree char *sheet = strand_test_write (f->dir, "samples.json",
       "{\"samples\": [{\"id\": \"A1\"}, {\"id\": \"B2\", \"meta\": {\"type\": \"blood\"}}]}");
   g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
   g_autofree char *store = g_build_filename (f->dir, "store", NULL);
@@ -99,9 +63,9 @@ test_demo_pipeline (Fixture *f, gconstpointer data)
   for (int round = 0; round < 2; round++)
     {
       g_autofree char *out = NULL;
-      int rc = strand (&out, NULL, "run", STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.json",
-                       "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR, "--runs-dir", runs, "--store", store,
-                       "--json", NULL);
+      int rc = strand_test_cli (NULL, &out, NULL, "run", STRAND_SOURCE_ROOT "/packaging/pipelines/fastq-demo.json",
+                                "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR, "--runs-dir", runs, "--store",
+                                store, "--json", NULL);
       g_assert_cmpint (rc, ==, 0);
       g_autoptr (JsonNode) root = parse_json (out);
       JsonObject *o = json_node_get_object (root);
@@ -141,19 +105,19 @@ test_demo_pipeline (Fixture *f, gconstpointer data)
 static void
 test_failures_isolated (Fixture *f, gconstpointer data)
 {
-  g_autofree char *pipeline = write_file (f, "p.json",
+  g_autofree char *pipeline = strand_test_write (f->dir, "p.json",
       "{\"name\": \"isolation\", \"stages\": ["
       "  {\"id\": \"bad\", \"plugin\": \"crash-stage\"},"
       "  {\"id\": \"after\", \"plugin\": \"concat\", \"params\": {\"file_name\": \"x\"}}],"
       " \"edges\": [{\"from\": \"bad.out\", \"to\": \"after.in\"}]}");
-  g_autofree char *sheet = write_file (f, "s.json",
+  g_autofree char *sheet = strand_test_write (f->dir, "s.json",
       "{\"samples\": [{\"id\": \"crash\"}, {\"id\": \"abort\"}, {\"id\": \"exit\"},"
       " {\"id\": \"fail\"}, {\"id\": \"fine\"}]}");
   g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
   g_autofree char *store = g_build_filename (f->dir, "store", NULL);
   g_autofree char *out = NULL;
-  int rc = strand (&out, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
-                   "-P", STRAND_TEST_PLUGIN_DIR, "--runs-dir", runs, "--store", store, "--json", NULL);
+  int rc = strand_test_cli (NULL, &out, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
+                            "-P", STRAND_TEST_PLUGIN_DIR, "--runs-dir", runs, "--store", store, "--json", NULL);
   g_assert_cmpint (rc, ==, 1);
   g_autoptr (JsonNode) root = parse_json (out);
   JsonObject *o = json_node_get_object (root);
@@ -186,7 +150,7 @@ test_failures_isolated (Fixture *f, gconstpointer data)
 static void
 test_invalid_pipeline_refused (Fixture *f, gconstpointer data)
 {
-  g_autofree char *pipeline = write_file (f, "bad.json",
+  g_autofree char *pipeline = strand_test_write (f->dir, "bad.json",
       "{\"name\": \"bad\", \"stages\": ["
       "  {\"id\": \"gen\", \"plugin\": \"fastq-generate\", \"params\": {\"reads\": 0, \"colour\": 1}},"
       "  {\"id\": \"qc\", \"plugin\": \"fastq-stats\"},"
@@ -197,12 +161,12 @@ test_invalid_pipeline_refused (Fixture *f, gconstpointer data)
       " \"edges\": [{\"from\": \"gen.reads\", \"to\": \"qc.reads\"},"
       "             {\"from\": \"qc.stats\", \"to\": \"qc2.reads\"},"
       "             {\"from\": \"c1.out\", \"to\": \"c2.in\"}, {\"from\": \"c2.out\", \"to\": \"c1.in\"}]}");
-  g_autofree char *sheet = write_file (f, "s.json", "{\"samples\": [{\"id\": \"S1\"}]}");
+  g_autofree char *sheet = strand_test_write (f->dir, "s.json", "{\"samples\": [{\"id\": \"S1\"}]}");
   g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
   g_autofree char *store = g_build_filename (f->dir, "store", NULL);
   g_autofree char *err = NULL;
-  int rc = strand (NULL, &err, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
-                   "--runs-dir", runs, "--store", store, NULL);
+  int rc = strand_test_cli (NULL, NULL, &err, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
+                            "--runs-dir", runs, "--store", store, NULL);
   g_assert_cmpint (rc, ==, 1);
   const char *expected[] = {
     "bad.json#/stages/0/params/reads: stage 'gen': parameter 'reads': 0 is below the minimum 1 [bad-param-value]",
@@ -231,28 +195,28 @@ test_bad_files (Fixture *f, gconstpointer data)
     { "{\"name\": \"x\xff\", \"stages\": []}", "not UTF-8" },
     { "{\"name\": \"x\", \"stages\": [{\"id\": 1, \"plugin\": \"concat\"}]}", "'id' must be a string" },
   };
-  g_autofree char *sheet = write_file (f, "s.json", "{\"samples\": [{\"id\": \"S1\"}]}");
+  g_autofree char *sheet = strand_test_write (f->dir, "s.json", "{\"samples\": [{\"id\": \"S1\"}]}");
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *pipeline = write_file (f, "p.json", cases[i][0]);
+      g_autofree char *pipeline = strand_test_write (f->dir, "p.json", cases[i][0]);
       g_autofree char *err = NULL;
-      int rc = strand (NULL, &err, "run", pipeline, "--samples", sheet, "-P",
-                       STRAND_PLUGIN_BUILD_DIR, NULL);
+      int rc = strand_test_cli (NULL, NULL, &err, "run", pipeline, "--samples", sheet, "-P",
+                                STRAND_PLUGIN_BUILD_DIR, NULL);
       g_assert_cmpint (rc, ==, 1);
       if (strstr (err, cases[i][1]) == NULL)
         g_error ("case %u: expected '%s' in:\n%s", i, cases[i][1], err);
     }
-  g_autofree char *pipeline = write_file (f, "p.json", "{\"name\": \"x\", \"stages\": []}");
-  g_autofree char *bad_sheet = write_file (f, "bad.json",
+  g_autofree char *pipeline = strand_test_write (f->dir, "p.json", "{\"name\": \"x\", \"stages\": []}");
+  g_autofree char *bad_sheet = strand_test_write (f->dir, "bad.json",
       "{\"samples\": [{\"id\": \"../etc\"}, {\"id\": \"A\"}, {\"id\": \"A\"},"
       " {\"id\": \"B\", \"inputs\": {\"reads\": [\"missing.fq\"]}}]}");
   g_autofree char *err = NULL;
-  g_assert_cmpint (strand (NULL, &err, "run", pipeline, "--samples", bad_sheet, "-P",
-                           STRAND_PLUGIN_BUILD_DIR, NULL), ==, 1);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, &err, "run", pipeline, "--samples", bad_sheet, "-P",
+                                    STRAND_PLUGIN_BUILD_DIR, NULL), ==, 1);
   g_assert_nonnull (strstr (err, "bad.json#/samples/0: sample id must be"));
   g_assert_nonnull (strstr (err, "bad.json#/samples/2: sample id 'A' is used twice"));
   g_assert_nonnull (strstr (err, "bad.json#/samples/3/inputs/reads/0: sample 'B':"));
-  g_assert_cmpint (strand (NULL, NULL, "run", pipeline, NULL), ==, 2);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, NULL, "run", pipeline, NULL), ==, 2);
 }
 
 /* `plugins run`: one stage on a user's file; corrupt data fails with the
@@ -260,15 +224,16 @@ test_bad_files (Fixture *f, gconstpointer data)
 static void
 test_plugins_run (Fixture *f, gconstpointer data)
 {
-  g_autofree char *good = write_file (f, "good.fq", "@r1\nACGT\n+\nIIII\n@r2\nACGN\n+\nII#I\n");
-  g_autofree char *bad = write_file (f, "bad.fq", "@r1\nACGT\n+\nIIII\n@r2\nACGT\n+\nIII\n");
+  g_autofree char *good = strand_test_write (f->dir, "good.fq", "@r1\nACGT\n+\nIIII\n@r2\nACGN\n+\nII#I\n");
+  g_autofree char *bad = strand_test_write (f->dir, "bad.fq", "@r1\nACGT\n+\nIIII\n@r2\nACGT\n+\nIII\n");
   g_autofree char *runs = g_build_filename (f->dir, "runs", NULL);
   g_autofree char *store = g_build_filename (f->dir, "store", NULL);
   g_autofree char *in_good = g_strdup_printf ("reads=%s", good);
   g_autofree char *in_bad = g_strdup_printf ("reads=%s", bad);
   g_autofree char *out = NULL;
-  g_assert_cmpint (strand (&out, NULL, "plugins", "run", "fastq-stats", "-P", STRAND_PLUGIN_BUILD_DIR,
-                           "-i", in_good, "--runs-dir", runs, "--store", store, "--json", NULL), ==, 0);
+  g_assert_cmpint (strand_test_cli (NULL, &out, NULL, "plugins", "run", "fastq-stats", "-P",
+                                    STRAND_PLUGIN_BUILD_DIR,
+                                    "-i", in_good, "--runs-dir", runs, "--store", store, "--json", NULL), ==, 0);
   g_autoptr (JsonNode) root = parse_json (out);
   JsonObject *t = json_array_get_object_element (
       json_object_get_array_member (json_node_get_object (root), "tasks"), 0);
@@ -277,14 +242,15 @@ test_plugins_run (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (json_object_get_double_member (m, "n_fraction"), ==, 0.125);
 
   g_autofree char *out2 = NULL;
-  g_assert_cmpint (strand (&out2, NULL, "plugins", "run", "fastq-stats", "-P", STRAND_PLUGIN_BUILD_DIR,
-                           "-i", in_bad, "--runs-dir", runs, "--store", store, NULL), ==, 1);
+  g_assert_cmpint (strand_test_cli (NULL, &out2, NULL, "plugins", "run", "fastq-stats", "-P",
+                                    STRAND_PLUGIN_BUILD_DIR,
+                                    "-i", in_bad, "--runs-dir", runs, "--store", store, NULL), ==, 1);
   g_autofree char *where = g_strdup_printf ("%s:8", bad);
   g_assert_nonnull (strstr (out2, "FAILED  invalid-input"));
   g_assert_nonnull (strstr (out2, where));
 
-  g_assert_cmpint (strand (NULL, NULL, "plugins", "run", "fastq-stats", "-P", STRAND_PLUGIN_BUILD_DIR,
-                           "-p", "nonsense", NULL), ==, 2);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, NULL, "plugins", "run", "fastq-stats", "-P",
+                                    STRAND_PLUGIN_BUILD_DIR, "-p", "nonsense", NULL), ==, 2);
 }
 
 /* Per-run stages: a sequencer runs once for the run and writes a run folder
@@ -296,8 +262,8 @@ test_plugins_run (Fixture *f, gconstpointer data)
 static void
 test_per_run_routing (Fixture *f, gconstpointer data)
 {
-  g_autofree char *ref = write_file (f, "ref.txt", ">lambda\nACGT\n");
-  g_autofree char *pipeline = write_file (f, "pipeline.json",
+  g_autofree char *ref = strand_test_write (f->dir, "ref.txt", ">lambda\nACGT\n");
+  g_autofree char *pipeline = strand_test_write (f->dir, "pipeline.json",
       "{\"name\": \"per-run\","
       " \"inputs\": [{\"name\": \"reference\", \"formats\": \"any\", \"per_run\": true,"
       "               \"path\": \"ref.txt\"}],"
@@ -310,12 +276,12 @@ test_per_run_routing (Fixture *f, gconstpointer data)
       "             {\"from\": \"merge.out\", \"to\": \"gather.items\"},"
       "             {\"from\": \"sequence.run\", \"to\": \"gather.items\"}],"
       " \"outputs\": [\"gather.report\"]}");
-  g_autofree char *sheet = write_file (f, "samples.json",
+  g_autofree char *sheet = strand_test_write (f->dir, "samples.json",
       "{\"samples\": [{\"id\": \"s1\", \"meta\": {\"index\": \"ACGTACGT\"}}, {\"id\": \"s2\"}]}");
   g_autofree char *store = g_build_filename (f->dir, "store", NULL);
   g_autofree char *out = NULL, *err = NULL;
-  int rc = strand (&out, &err, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
-                   "-P", STRAND_TEST_PLUGIN_DIR, "--store", store, "--json", NULL);
+  int rc = strand_test_cli (NULL, &out, &err, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
+                            "-P", STRAND_TEST_PLUGIN_DIR, "--store", store, "--json", NULL);
   g_assert_cmpint (rc, ==, 0);
   g_autoptr (JsonNode) root = parse_json (out);
   JsonObject *o = json_node_get_object (root);
@@ -350,10 +316,10 @@ test_per_run_routing (Fixture *f, gconstpointer data)
     }
 
   /* gc keeps the tree's members; verify checks them. */
-  g_assert_cmpint (strand (NULL, NULL, "gc", "--store", store, NULL), ==, 0);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, NULL, "gc", "--store", store, NULL), ==, 0);
   g_autofree char *vout = NULL;
   g_autofree char *verr = NULL;
-  int vrc = strand (&vout, &verr, "verify", "--store", store, NULL);
+  int vrc = strand_test_cli (NULL, &vout, &verr, "verify", "--store", store, NULL);
   if (vrc != 0)
     g_printerr ("%s%s", vout, verr);
   g_assert_cmpint (vrc, ==, 0);
@@ -378,7 +344,7 @@ test_per_run_routing (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (member_path, G_FILE_TEST_IS_REGULAR));
   g_assert_cmpint (g_unlink (member_path), ==, 0);
   g_autofree char *vout2 = NULL;
-  g_assert_cmpint (strand (&vout2, NULL, "verify", "--store", store, NULL), ==, 1);
+  g_assert_cmpint (strand_test_cli (NULL, &vout2, NULL, "verify", "--store", store, NULL), ==, 1);
   g_assert_nonnull (strstr (vout2, bcl_sha));
 }
 
@@ -388,39 +354,41 @@ test_per_run_routing (Fixture *f, gconstpointer data)
 static void
 test_per_run_input_pinned (Fixture *f, gconstpointer data)
 {
-  g_autofree char *ref = write_file (f, "ref.txt", ">lambda\n");
-  g_autofree char *pipeline = write_file (f, "pipeline.json",
+  g_autofree char *ref = strand_test_write (f->dir, "ref.txt", ">lambda\n");
+  g_autofree char *pipeline = strand_test_write (f->dir, "pipeline.json",
       "{\"name\": \"pinned\","
       " \"inputs\": [{\"name\": \"reference\", \"formats\": \"any\", \"per_run\": true, \"path\": \"ref.txt\","
       "               \"sha256\": \"0000000000000000000000000000000000000000000000000000000000000000\"}],"
       " \"stages\": [{\"id\": \"sequence\", \"plugin\": \"fixture-sequencer\"}],"
       " \"edges\": [{\"from\": \"@reference\", \"to\": \"sequence.reference\"}]}");
-  g_autofree char *sheet = write_file (f, "samples.json", "{\"samples\": [{\"id\": \"s1\"}]}");
+  g_autofree char *sheet = strand_test_write (f->dir, "samples.json", "{\"samples\": [{\"id\": \"s1\"}]}");
   g_autofree char *store = g_build_filename (f->dir, "store", NULL);
   g_autofree char *out = NULL;
-  g_assert_cmpint (strand (&out, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_TEST_PLUGIN_DIR,
-                           "--store", store, "--json", NULL), ==, 1);
+  g_assert_cmpint (strand_test_cli (NULL, &out, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                    STRAND_TEST_PLUGIN_DIR, "--store", store, "--json", NULL), ==, 1);
   g_autoptr (JsonNode) root = parse_json (out);
   JsonObject *t = find_task (json_object_get_array_member (json_node_get_object (root), "tasks"), NULL, "sequence");
   g_assert_cmpstr (json_object_get_string_member (t, "error_class"), ==, "integrity");
   g_assert_nonnull (strstr (json_object_get_string_member (t, "message"), "pins 0000"));
 
   /* --input puts another file in the pinned input's place: refused too. */
-  g_autofree char *other = write_file (f, "other.txt", ">other\n");
+  g_autofree char *other = strand_test_write (f->dir, "other.txt", ">other\n");
   g_autofree char *over = g_strdup_printf ("reference=%s", other);
   g_autofree char *out3 = NULL;
-  g_assert_cmpint (strand (&out3, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_TEST_PLUGIN_DIR,
-                           "--store", store, "--input", over, NULL), ==, 1);
+  g_assert_cmpint (strand_test_cli (NULL, &out3, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                    STRAND_TEST_PLUGIN_DIR, "--store", store, "--input", over, NULL), ==, 1);
   g_assert_nonnull (strstr (out3, other));
-  g_assert_cmpint (strand (NULL, NULL, "run", pipeline, "--samples", sheet, "-P", STRAND_TEST_PLUGIN_DIR,
-                           "--store", store, "--input", "nosuch=x", NULL), ==, 2);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                    STRAND_TEST_PLUGIN_DIR, "--store", store, "--input", "nosuch=x", NULL), ==, 2);
 
   /* One per-run stage alone, on a sample sheet. */
   g_autofree char *in = g_strdup_printf ("reference=%s", other);
-  g_autofree char *two = write_file (f, "two.json", "{\"samples\": [{\"id\": \"a\"}, {\"id\": \"b\"}]}");
+  g_autofree char *two = strand_test_write (f->dir, "two.json",
+                                            "{\"samples\": [{\"id\": \"a\"}, {\"id\": \"b\"}]}");
   g_autofree char *out4 = NULL;
-  g_assert_cmpint (strand (&out4, NULL, "plugins", "run", "fixture-sequencer", "-P", STRAND_TEST_PLUGIN_DIR,
-                           "--samples", two, "-i", in, "--store", store, "--json", NULL), ==, 0);
+  g_assert_cmpint (strand_test_cli (NULL, &out4, NULL, "plugins", "run", "fixture-sequencer", "-P",
+                                    STRAND_TEST_PLUGIN_DIR,
+                                    "--samples", two, "-i", in, "--store", store, "--json", NULL), ==, 0);
   g_autoptr (JsonNode) r4 = parse_json (out4);
   JsonObject *seq = find_task (json_object_get_array_member (json_node_get_object (r4), "tasks"), NULL,
                                "fixture-sequencer");
@@ -433,18 +401,19 @@ test_per_run_input_pinned (Fixture *f, gconstpointer data)
         per_sample++;
     }
   g_assert_cmpuint (per_sample, ==, 2);
-  g_assert_cmpint (strand (NULL, NULL, "plugins", "run", "concat", "-P", STRAND_PLUGIN_BUILD_DIR,
-                           "--samples", two, NULL), ==, 2);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, NULL, "plugins", "run", "concat", "-P", STRAND_PLUGIN_BUILD_DIR,
+                                    "--samples", two, NULL), ==, 2);
 
   /* A directory handed in (a sequencer's run folder) arrives as a
    * read-only tree, and is recorded as one. */
   g_autofree char *folder = g_build_filename (f->dir, "RunFolder", "Data", NULL);
   g_assert_cmpint (g_mkdir_with_parents (folder, 0750), ==, 0);
-  g_autofree char *bcl = write_file (f, "RunFolder/Data/x.bcl", "bcl bytes\n");
+  g_autofree char *bcl = strand_test_write (f->dir, "RunFolder/Data/x.bcl", "bcl bytes\n");
   g_autofree char *folder_in = g_strdup_printf ("items=%s/RunFolder", f->dir);
   g_autofree char *out5 = NULL;
-  g_assert_cmpint (strand (&out5, NULL, "plugins", "run", "fixture-gather", "-P", STRAND_TEST_PLUGIN_DIR,
-                           "--samples", two, "-i", folder_in, "--store", store, "--json", NULL), ==, 0);
+  g_assert_cmpint (strand_test_cli (NULL, &out5, NULL, "plugins", "run", "fixture-gather", "-P",
+                                    STRAND_TEST_PLUGIN_DIR,
+                                    "--samples", two, "-i", folder_in, "--store", store, "--json", NULL), ==, 0);
   g_autoptr (JsonNode) r5 = parse_json (out5);
   JsonObject *g = find_task (json_object_get_array_member (json_node_get_object (r5), "tasks"), NULL,
                              "fixture-gather");
@@ -454,12 +423,12 @@ test_per_run_input_pinned (Fixture *f, gconstpointer data)
   g_assert_cmpstr (listing, ==, "items - RunFolder: directory\n  Data/\n  Data/x.bcl: bcl bytes\n");
   g_autofree char *lin = NULL;
   g_autofree char *folder_path = g_build_filename (f->dir, "RunFolder", NULL);
-  g_assert_cmpint (strand (&lin, NULL, "lineage", folder_path, "--store", store, NULL), ==, 0);
+  g_assert_cmpint (strand_test_cli (NULL, &lin, NULL, "lineage", folder_path, "--store", store, NULL), ==, 0);
 
   g_assert_cmpint (g_unlink (ref), ==, 0);
   g_autofree char *err = NULL;
-  g_assert_cmpint (strand (NULL, &err, "run", pipeline, "--samples", sheet, "-P", STRAND_TEST_PLUGIN_DIR,
-                           "--store", store, NULL), ==, 1);
+  g_assert_cmpint (strand_test_cli (NULL, NULL, &err, "run", pipeline, "--samples", sheet, "-P",
+                                    STRAND_TEST_PLUGIN_DIR, "--store", store, NULL), ==, 1);
   g_autofree char *where = g_strdup_printf ("%s#/inputs/0", pipeline);
   g_assert_nonnull (strstr (err, where));
   g_assert_nonnull (strstr (err, "missing-input-file"));

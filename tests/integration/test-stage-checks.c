@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "test-run.h"
 #include "test-util.h"
 #include "validator.h"
 
@@ -33,14 +34,6 @@ teardown (Fixture *f, gconstpointer data)
   g_ptr_array_unref (f->problems);
 }
 
-static char *
-put (Fixture *f, const char *name, const char *contents)
-{
-  char *path = g_build_filename (f->dir, name, NULL);
-  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
-  return path;
-}
-
 /* One stage of validate-stage fed by the samples' "in" files, with `params`
  * (JSON members, may be ""); `after` adds a second one fed by the first. */
 static char *
@@ -53,18 +46,18 @@ checks_pipeline (Fixture *f, const char *params, gboolean after)
       " \"outputs\": [\"%s.out\"]}",
       params, after ? ", {\"id\": \"after\", \"plugin\": \"validate-stage\"}" : "",
       after ? ", {\"from\": \"checks.out\", \"to\": \"after.in\"}" : "", after ? "after" : "checks");
-  return put (f, "p.json", text);
+  return strand_test_write (f->dir, "p.json", text);
 }
 
 /* A sample sheet giving each of `ids` the file in.fq. */
 static char *
 sheet (Fixture *f, const char *const *ids)
 {
-  g_autofree char *in = put (f, "in.fq", "@r1\nACGT\n+\nIIII\n");
+  g_autofree char *in = strand_test_write (f->dir, "in.fq", "@r1\nACGT\n+\nIIII\n");
   g_autoptr (GString) text = g_string_new ("sample_id\tinput\tpath\n");
   for (; *ids; ids++)
     g_string_append_printf (text, "%s\tin\tin.fq\n", *ids);
-  return put (f, "samples.tsv", text->str);
+  return strand_test_write (f->dir, "samples.tsv", text->str);
 }
 
 /* Validates as `strand validate` does, file checks aside. */
@@ -156,10 +149,10 @@ test_same_for_every_sample (Fixture *f, gconstpointer data)
 static void
 test_per_run (Fixture *f, gconstpointer data)
 {
-  g_autofree char *p = put (f, "p.json",
+  g_autofree char *p = strand_test_write (f->dir, "p.json",
       "{\"name\": \"run\", \"stages\": [{\"id\": \"lane\", \"plugin\": \"validate-run-stage\"}],"
       " \"outputs\": [\"lane.out\"]}");
-  g_autofree char *s = put (f, "samples.tsv", "sample_id\tbarcode\nA\tACGT\nB\t\nC\t\n");
+  g_autofree char *s = strand_test_write (f->dir, "samples.tsv", "sample_id\tbarcode\nA\tACGT\nB\t\nC\t\n");
   validate (f, p, s, 0);
   expect (f, (const char *[]){
     "stage-validate p.json#/stages/0: stage 'lane': sample 'B' has no barcode",
@@ -197,7 +190,7 @@ static void
 test_crash_everywhere (Fixture *f, gconstpointer data)
 {
   /* One plugin for four stages: one batch of four checks. */
-  g_autofree char *many = put (f, "many.json",
+  g_autofree char *many = strand_test_write (f->dir, "many.json",
       "{\"name\": \"many\", \"inputs\": [{\"name\": \"in\", \"formats\": \"any\"}],"
       " \"stages\": [{\"id\": \"a\", \"plugin\": \"validate-stage\"},"
       "              {\"id\": \"b\", \"plugin\": \"validate-stage\"},"
@@ -223,15 +216,15 @@ test_crash_everywhere (Fixture *f, gconstpointer data)
 static void
 test_hang (Fixture *f, gconstpointer data)
 {
-  g_autofree char *in = put (f, "in.fq", "@r1\nACGT\n+\nIIII\n");
-  g_autofree char *p = put (f, "p.json",
+  g_autofree char *in = strand_test_write (f->dir, "in.fq", "@r1\nACGT\n+\nIIII\n");
+  g_autofree char *p = strand_test_write (f->dir, "p.json",
       "{\"name\": \"hang\", \"inputs\": [{\"name\": \"in\", \"formats\": \"any\"}],"
       " \"stages\": [{\"id\": \"checks\", \"plugin\": \"validate-stage\"},"
       "              {\"id\": \"lane\", \"plugin\": \"validate-run-stage\"}],"
       " \"edges\": [{\"from\": \"@in\", \"to\": \"checks.in\"}],"
       " \"outputs\": [\"checks.out\", \"lane.out\"]}");
-  g_autofree char *s = put (f, "samples.tsv", "sample_id\tinput\tpath\n"
-                                              "hang\tin\tin.fq\ntwice\tin\tin.fq\n");
+  g_autofree char *s = strand_test_write (f->dir, "samples.tsv", "sample_id\tinput\tpath\n"
+                                                                 "hang\tin\tin.fq\ntwice\tin\tin.fq\n");
   validate (f, p, s, G_USEC_PER_SEC / 2);
   expect (f, (const char *[]){
     "stage-validate-timeout p.json#/stages/0: stage 'checks', sample 'hang': the validate "
@@ -298,7 +291,8 @@ strand (Fixture *f, char **envp, char **out, const char *command, const char *pi
 static char *
 collision_pipeline (Fixture *f)
 {
-  g_autofree char *ref = put (f, "ref.fa", ">chr1\nACGTACGTTTGACCAGTACCAGGATTACAGGACCATTAGACAGATTACA\n");
+  g_autofree char *ref = strand_test_write (f->dir, "ref.fa",
+                                            ">chr1\nACGTACGTTTGACCAGTACCAGGATTACAGGACCATTAGACAGATTACA\n");
   g_autofree char *text = g_strdup_printf (
       "{\"name\": \"sequencing\","
       " \"inputs\": [{\"name\": \"reference\", \"formats\": \"fasta\", \"per_run\": true,"
@@ -310,16 +304,16 @@ collision_pipeline (Fixture *f)
       " \"outputs\": [\"demux.read1\", \"demux.read2\", \"demux.stats\", \"demux.undetermined\","
       "               \"sequencer.truth\", \"sequencer.truth_index\", \"sequencer.read_truth\"]}",
       ref);
-  return put (f, "seq.json", text);
+  return strand_test_write (f->dir, "seq.json", text);
 }
 
 static void
 test_command_collision (Fixture *f, gconstpointer data)
 {
   g_autofree char *p = collision_pipeline (f);
-  g_autofree char *s = put (f, "collide.tsv", "sample_id\tindex\tindex2\n"
-                                              "S1\tACGTACGT\tTTGGCCAA\n"
-                                              "S2\tACGTACGA\tTTGGCCAT\n");
+  g_autofree char *s = strand_test_write (f->dir, "collide.tsv", "sample_id\tindex\tindex2\n"
+                                                                 "S1\tACGTACGT\tTTGGCCAA\n"
+                                                                 "S2\tACGTACGA\tTTGGCCAT\n");
   g_autofree char *out = NULL;
   g_assert_cmpint (strand (f, NULL, &out, "validate", p, s, NULL), ==, 1);
   g_assert_nonnull (strstr (out, "seq.json#/stages/1: stage 'demux': index collision: samples 'S1' "));
@@ -336,9 +330,9 @@ test_command_collision (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (store, G_FILE_TEST_EXISTS));
 
   /* Distinct indices validate clean. */
-  g_autofree char *fine = put (f, "fine.tsv", "sample_id\tindex\tindex2\n"
-                                              "S1\tACGTACGT\tTTGGCCAA\n"
-                                              "S2\tTGCATGCA\tAACCGGTT\n");
+  g_autofree char *fine = strand_test_write (f->dir, "fine.tsv", "sample_id\tindex\tindex2\n"
+                                                                 "S1\tACGTACGT\tTTGGCCAA\n"
+                                                                 "S2\tTGCATGCA\tAACCGGTT\n");
   g_autofree char *fine_out = NULL;
   g_assert_cmpint (strand (f, NULL, &fine_out, "validate", p, fine, NULL), ==, 0);
   g_assert_true (g_str_has_suffix (fine_out, "seq.json: valid\n"));
@@ -380,8 +374,8 @@ test_command_crash (Fixture *f, gconstpointer data)
 static void
 test_command_no_callbacks (Fixture *f, gconstpointer data)
 {
-  g_autofree char *in = put (f, "in.fq", "@r1\nACGT\n+\nIIII\n");
-  g_autofree char *p = put (f, "plain.json",
+  g_autofree char *in = strand_test_write (f->dir, "in.fq", "@r1\nACGT\n+\nIIII\n");
+  g_autofree char *p = strand_test_write (f->dir, "plain.json",
       "{\"name\": \"plain\", \"inputs\": [{\"name\": \"in\", \"formats\": \"any\"}],"
       " \"stages\": [{\"id\": \"copy\", \"plugin\": \"crash-stage\"}],"
       " \"edges\": [{\"from\": \"@in\", \"to\": \"copy.in\"}], \"outputs\": [\"copy.out\"]}");
@@ -404,10 +398,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  registry = strand_registry_new ();
-  strand_registry_add_dir (registry, STRAND_PLUGIN_BUILD_DIR);
-  strand_registry_add_dir (registry, STRAND_TEST_PLUGIN_DIR);
-  strand_registry_scan (registry);
+  registry = strand_test_registry (STRAND_PLUGIN_BUILD_DIR, STRAND_TEST_PLUGIN_DIR, NULL);
   g_assert_cmpuint (strand_registry_problems (registry)->len, ==, 0);
 
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)

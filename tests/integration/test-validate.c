@@ -8,6 +8,7 @@
 
 #include "canonical-json.h"
 #include "validator.h"
+#include "test-run.h"
 #include "test-util.h"
 
 static StrandRegistry *registry;
@@ -30,14 +31,6 @@ teardown (Fixture *f, gconstpointer data)
   strand_test_remove_tree (f->dir);
   g_free (f->dir);
   g_ptr_array_unref (f->problems);
-}
-
-static char *
-put (Fixture *f, const char *name, const char *contents)
-{
-  char *path = g_build_filename (f->dir, name, NULL);
-  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
-  return path;
 }
 
 static const char *const valid_pipeline =
@@ -63,19 +56,19 @@ static void
 validate (Fixture *f, const char *pipeline_text, const char *samples_name, const char *samples_text,
           const char *equipment_text)
 {
-  g_autofree char *ref = put (f, "ref.fa", ">chr1\nACGTACGTACGTACGT\n>chr2\nGGGGCCCC\n");
-  g_autofree char *pp = put (f, "p.json", pipeline_text);
+  g_autofree char *ref = strand_test_write (f->dir, "ref.fa", ">chr1\nACGTACGTACGTACGT\n>chr2\nGGGGCCCC\n");
+  g_autofree char *pp = strand_test_write (f->dir, "p.json", pipeline_text);
   g_autoptr (StrandPipeline) pipeline = strand_pipeline_load (pp, f->problems);
   g_autoptr (GPtrArray) samples = NULL;
   g_autoptr (StrandInventory) inventory = NULL;
   if (samples_text)
     {
-      g_autofree char *sp = put (f, samples_name, samples_text);
+      g_autofree char *sp = strand_test_write (f->dir, samples_name, samples_text);
       samples = strand_samples_load (sp, f->problems);
     }
   if (equipment_text)
     {
-      g_autofree char *ep = put (f, "equipment.json", equipment_text);
+      g_autofree char *ep = strand_test_write (f->dir, "equipment.json", equipment_text);
       inventory = strand_inventory_load (ep, f->problems);
     }
   /* A fixed "now" keeps maintenance look-ahead independent of the day. */
@@ -144,7 +137,7 @@ variant (const char *from, const char *to)
 static void
 test_valid (Fixture *f, gconstpointer data)
 {
-  g_autofree char *fq = put (f, "S1.fq", good_fastq);
+  g_autofree char *fq = strand_test_write (f->dir, "S1.fq", good_fastq);
   validate (f, valid_pipeline, "samples.tsv",
             "sample_id\ttype\tpriority\tinput\tpath\n"
             "S1\tblood\tstat\treads\tS1.fq\n",
@@ -305,8 +298,8 @@ test_range_and_required (Fixture *f, gconstpointer data)
 static void
 test_reference_consistency (Fixture *f, gconstpointer data)
 {
-  g_autofree char *other = put (f, "other.fa", ">chrX\nAAAA\n");
-  g_autofree char *same = put (f, "copy.fa", ">chr1\nACGTACGTACGTACGT\n>chr2\nGGGGCCCC\n");
+  g_autofree char *other = strand_test_write (f->dir, "other.fa", ">chrX\nAAAA\n");
+  g_autofree char *same = strand_test_write (f->dir, "copy.fa", ">chr1\nACGTACGTACGTACGT\n>chr2\nGGGGCCCC\n");
   /* A byte-identical copy under another name is the same reference. */
   g_autofree char *ok = variant ("\"params\": {\"reference\": \"ref.fa\"}}",
                                  "\"params\": {\"reference\": \"copy.fa\"}}");
@@ -370,7 +363,7 @@ test_maintenance_window_warning (Fixture *f, gconstpointer data)
 static void
 test_sample_sheet_problems (Fixture *f, gconstpointer data)
 {
-  g_autofree char *fq = put (f, "S1.fq", good_fastq);
+  g_autofree char *fq = strand_test_write (f->dir, "S1.fq", good_fastq);
   validate (f, valid_pipeline, "samples.tsv",
             "sample_id\ttype\tread_group\tinput\tpath\n"
             "S1\tblood\tRG1\treads\tS1.fq\n"
@@ -396,7 +389,7 @@ test_sample_sheet_problems (Fixture *f, gconstpointer data)
 static void
 test_duplicate_sample_json (Fixture *f, gconstpointer data)
 {
-  g_autofree char *fq = put (f, "S1.fq", good_fastq);
+  g_autofree char *fq = strand_test_write (f->dir, "S1.fq", good_fastq);
   validate (f, valid_pipeline, "samples.json",
             "{\"samples\": [{\"id\": \"S1\", \"inputs\": {\"reads\": [\"S1.fq\"]}},"
             " {\"id\": \"S1\", \"inputs\": {\"reads\": [\"S1.fq\"]}},"
@@ -417,7 +410,7 @@ test_duplicate_sample_json (Fixture *f, gconstpointer data)
 static void
 test_data_thresholds (Fixture *f, gconstpointer data)
 {
-  g_autofree char *low = put (f, "low.fq", "@r1\nACGTNNNN\n+\n++++++++\n");
+  g_autofree char *low = strand_test_write (f->dir, "low.fq", "@r1\nACGTNNNN\n+\n++++++++\n");
   validate (f, valid_pipeline, "samples.json",
             "{\"samples\": [{\"id\": \"S1\", \"inputs\": {\"reads\": [\"low.fq\"]}}]}", NULL);
   expect (f, (const char *[]){ "low-quality samples.json#/samples/0/inputs/reads/0",
@@ -428,7 +421,7 @@ test_data_thresholds (Fixture *f, gconstpointer data)
 static void
 test_data_checksum (Fixture *f, gconstpointer data)
 {
-  g_autofree char *fq = put (f, "S1.fq", good_fastq);
+  g_autofree char *fq = strand_test_write (f->dir, "S1.fq", good_fastq);
   validate (f, valid_pipeline, "samples.json",
             "{\"samples\": [{\"id\": \"S1\", \"inputs\": {\"reads\": [{\"path\": \"S1.fq\","
             " \"sha256\": \"1111111111111111111111111111111111111111111111111111111111111111\"}]}}]}",
@@ -440,7 +433,7 @@ test_data_checksum (Fixture *f, gconstpointer data)
 static void
 test_data_corrupt (Fixture *f, gconstpointer data)
 {
-  g_autofree char *bad = put (f, "bad.fq", "@r1\nACGTACGT\n+\nIIII\n");
+  g_autofree char *bad = strand_test_write (f->dir, "bad.fq", "@r1\nACGTACGT\n+\nIIII\n");
   validate (f, valid_pipeline, "samples.json",
             "{\"samples\": [{\"id\": \"S1\", \"inputs\": {\"reads\": [\"bad.fq\"]}}]}", NULL);
   g_assert_cmpuint (strand_problems_errors (f->problems), >=, 1);
@@ -490,7 +483,7 @@ test_bam_names_other_sample (Fixture *f, gconstpointer data)
   expect (f, (const char *[]){ NULL });
   /* The same BAM against another reference. */
   g_ptr_array_set_size (f->problems, 0);
-  g_autofree char *o = put (f, "other.fa", ">chr1\nACGT\n");
+  g_autofree char *o = strand_test_write (f->dir, "other.fa", ">chr1\nACGT\n");
   g_auto (GStrv) parts = g_strsplit (p, "ref.fa", -1);
   g_autofree char *p3 = g_strjoinv ("other.fa", parts);
   validate (f, p3, "samples.json",
@@ -521,7 +514,7 @@ test_malformed_files (Fixture *f, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_ptr_array_set_size (f->problems, 0);
-      g_autofree char *path = put (f, "p.json", cases[i].text);
+      g_autofree char *path = strand_test_write (f->dir, "p.json", cases[i].text);
       g_autoptr (StrandPipeline) pipeline = strand_pipeline_load (path, f->problems);
       gboolean found = FALSE;
       for (guint k = 0; k < f->problems->len; k++)
@@ -538,7 +531,7 @@ test_malformed_files (Fixture *f, gconstpointer data)
 static void
 test_api_and_file_agree (Fixture *f, gconstpointer data)
 {
-  g_autofree char *path = put (f, "p.json", valid_pipeline);
+  g_autofree char *path = strand_test_write (f->dir, "p.json", valid_pipeline);
   g_autoptr (StrandPipeline) from_file = strand_pipeline_load (path, f->problems);
   g_assert_cmpuint (f->problems->len, ==, 0);
 
@@ -581,7 +574,7 @@ test_api_and_file_agree (Fixture *f, gconstpointer data)
 static void
 test_params_from_text (Fixture *f, gconstpointer data)
 {
-  g_autofree char *ref = put (f, "ref.fa", ">chr1\nACGT\n");
+  g_autofree char *ref = strand_test_write (f->dir, "ref.fa", ">chr1\nACGT\n");
   g_autoptr (StrandPipeline) p = strand_pipeline_new ("typed");
   p->source = g_build_filename (f->dir, "typed.json", NULL);
   StrandStage *s = strand_pipeline_add_stage (p, "align", "mock-align", NULL);
@@ -642,16 +635,16 @@ run_validate (Fixture *f, char **out, const char *pipeline, const char *samples,
 static void
 test_command (Fixture *f, gconstpointer data)
 {
-  g_autofree char *ref = put (f, "ref.fa", ">chr1\nACGT\n");
-  g_autofree char *good = put (f, "good.json", valid_pipeline);
-  g_autofree char *fq = put (f, "S1.fq", good_fastq);
-  g_autofree char *sheet = put (f, "s.tsv", "sample_id\tinput\tpath\nS1\treads\tS1.fq\n");
+  g_autofree char *ref = strand_test_write (f->dir, "ref.fa", ">chr1\nACGT\n");
+  g_autofree char *good = strand_test_write (f->dir, "good.json", valid_pipeline);
+  g_autofree char *fq = strand_test_write (f->dir, "S1.fq", good_fastq);
+  g_autofree char *sheet = strand_test_write (f->dir, "s.tsv", "sample_id\tinput\tpath\nS1\treads\tS1.fq\n");
   g_autofree char *out = NULL;
   g_assert_cmpint (run_validate (f, &out, good, sheet, FALSE), ==, 0);
   g_assert_true (g_str_has_suffix (out, "good.json: valid\n"));
 
   g_autofree char *p = variant ("\"threads\": 8", "\"threads\": 0");
-  g_autofree char *bad = put (f, "bad.json", p);
+  g_autofree char *bad = strand_test_write (f->dir, "bad.json", p);
   g_autofree char *out2 = NULL;
   g_assert_cmpint (run_validate (f, &out2, bad, NULL, TRUE), ==, 1);
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -675,10 +668,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  registry = strand_registry_new ();
-  strand_registry_add_dir (registry, STRAND_PLUGIN_BUILD_DIR);
-  strand_registry_add_dir (registry, STRAND_TEST_PLUGIN_DIR);
-  strand_registry_scan (registry);
+  registry = strand_test_registry (STRAND_PLUGIN_BUILD_DIR, STRAND_TEST_PLUGIN_DIR, NULL);
   g_assert_cmpuint (strand_registry_problems (registry)->len, ==, 0);
 
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)

@@ -11,6 +11,7 @@
 
 #include "plugin-info.h"
 #include "runner.h"
+#include "test-run.h"
 #include "test-util.h"
 #include "validator.h"
 #include "worker-scratch.h"
@@ -18,66 +19,15 @@
 static char *tmp;
 static StrandRegistry *registry;
 
-static char *
-fresh_dir (const char *name)
-{
-  static guint n = 0;
-  g_autofree char *leaf = g_strdup_printf ("%s-%u", name, ++n);
-  char *dir = g_build_filename (tmp, leaf, NULL);
-  g_mkdir_with_parents (dir, 0700);
-  return dir;
-}
-
-static StrandPipeline *
-pipeline_from (const char *json)
-{
-  g_autoptr (GPtrArray) problems = strand_problems_new ();
-  StrandPipeline *p = strand_pipeline_load_data (json, strlen (json), "test.json", problems);
-  g_assert_nonnull (p);
-  StrandValidateOptions checks = { .skip_data = TRUE };
-  g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
-  g_ptr_array_add (samples, strand_sample_new ("S1"));
-  strand_validate (p, registry, samples, NULL, &checks, problems);
-  for (guint i = 0; i < problems->len; i++)
-    {
-      const StrandProblem *pr = problems->pdata[i];
-      if (!pr->warning)
-        g_error ("%s: %s", pr->where, pr->message);
-    }
-  return p;
-}
-
 /* Runs `json` on samples S1 and S2 with a store of its own. */
 static StrandRun *
 run_pipeline (const char *json, gint64 timeout_us)
 {
-  g_autoptr (StrandPipeline) p = pipeline_from (json);
-  g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
-  g_ptr_array_add (samples, strand_sample_new ("S1"));
-  g_ptr_array_add (samples, strand_sample_new ("S2"));
-  g_autofree char *store = fresh_dir ("store");
-  g_autoptr (GError) error = NULL;
-  g_assert_true (strand_provenance_init (store, &error));
-  g_autoptr (StrandProvenance) prov = strand_provenance_open (store, &error);
-  g_assert_no_error (error);
-  StrandRunOptions opt = { .registry = registry, .task_timeout_us = timeout_us, .grace_us = 200000 };
-  g_autofree char *runs = g_build_filename (store, "runs", NULL);
-  StrandRun *run = strand_run_pipeline_with (p, samples, prov, runs, &opt, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (run);
-  return run;
-}
-
-static StrandTaskRecord *
-task_of (StrandRun *run, const char *sample, const char *stage)
-{
-  for (guint i = 0; i < run->tasks->len; i++)
-    {
-      StrandTaskRecord *t = run->tasks->pdata[i];
-      if (strcmp (t->sample_id, sample) == 0 && strcmp (t->stage_id, stage) == 0)
-        return t;
-    }
-  g_error ("no task %s/%s", sample, stage);
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry, json, NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (2);
+  g_autofree char *store = strand_test_fresh_dir (tmp, "store");
+  StrandRunOptions opt = { .task_timeout_us = timeout_us };
+  return strand_test_run (registry, p, samples, store, NULL, &opt);
 }
 
 static const char *
@@ -127,7 +77,7 @@ write_kib (const char *path, guint kib)
 static void
 test_usage (void)
 {
-  g_autofree char *work = fresh_dir ("usage");
+  g_autofree char *work = strand_test_fresh_dir (tmp, "usage");
   g_autofree char *scratch = g_build_filename (work, "scratch", NULL);
   g_autofree char *outputs = g_build_filename (work, "outputs", "out", NULL);
   g_autofree char *inputs = g_build_filename (work, "inputs", NULL);
@@ -181,7 +131,7 @@ test_within_limit (void)
       "{\"name\": \"within\", \"stages\": [{\"id\": \"w\", \"plugin\": \"scratch-stage\","
       " \"params\": {\"kib\": 1536, \"linger\": 0.5}}]}", 0);
   g_assert_cmpstr (run->status, ==, "complete");
-  StrandTaskRecord *t = task_of (run, "S1", "w");
+  StrandTaskRecord *t = strand_test_task (run, "S1", "w");
   g_assert_cmpstr (t->status, ==, "ok");
   g_assert_cmpint (t->attempts, ==, 1);
   g_assert_cmpuint (t->result->outputs->len, ==, 1);
@@ -203,14 +153,14 @@ test_stopped_while_running (void)
       120 * G_USEC_PER_SEC);
   for (const char *const *s = (const char *const[]){ "S1", "S2", NULL }; *s; s++)
     {
-      StrandTaskRecord *big = task_of (run, *s, "big");
+      StrandTaskRecord *big = strand_test_task (run, *s, "big");
       g_assert_cmpstr (big->status, ==, "failed");
       g_assert_cmpstr (strand_error_class_name (big->result->error_class), ==, "resource");
       assert_overrun (message_of (big), 2202009, (4096 + 64) * 1024);
       assert_contains (message_of (big), "1.0 MiB of scratch and 0 bytes of outputs declared, "
                                          "and a margin of a tenth and 1 MiB");
       g_assert_cmpint (big->attempts, ==, 1);
-      StrandTaskRecord *small = task_of (run, *s, "small");
+      StrandTaskRecord *small = strand_test_task (run, *s, "small");
       g_assert_cmpstr (small->status, ==, "ok");
     }
   g_test_message ("stopped after %.1f s", (double) (g_get_monotonic_time () - started) / 1e6);
@@ -256,7 +206,7 @@ test_tools_stopped (void)
       " \"params\": {\"kib\": 4096, \"tool\": true},"
       " \"policy\": [{\"on\": \"resource\", \"action\": \"fail-sample\"}]}]}",
       60 * G_USEC_PER_SEC);
-  StrandTaskRecord *t = task_of (run, "S1", "t");
+  StrandTaskRecord *t = strand_test_task (run, "S1", "t");
   g_assert_cmpstr (strand_error_class_name (t->result->error_class), ==, "resource");
   assert_overrun (message_of (t), 2202009, (4096 + 64) * 1024);
   g_assert_cmpuint (processes_naming (run->run_dir), ==, 0);
@@ -273,7 +223,7 @@ test_escalation (void)
       " \"policy\": [{\"on\": \"resource\", \"action\": \"retry-escalate\", \"max_attempts\": 3,"
       "              \"escalate_factor\": 2}]}]}", 0);
   g_assert_cmpstr (run->status, ==, "complete");
-  StrandTaskRecord *t = task_of (run, "S1", "e");
+  StrandTaskRecord *t = strand_test_task (run, "S1", "e");
   g_assert_cmpstr (t->status, ==, "ok");
   g_assert_cmpint (t->attempts, ==, 2);
   g_assert_cmpuint (t->decisions->len, ==, 1);
@@ -290,7 +240,7 @@ test_disk_full (void)
       "{\"name\": \"full\", \"stages\": [{\"id\": \"f\", \"plugin\": \"scratch-stage\","
       " \"params\": {\"kib\": 512, \"full\": true},"
       " \"policy\": [{\"on\": \"storage\", \"action\": \"fail-sample\"}]}]}", 0);
-  StrandTaskRecord *t = task_of (run, "S1", "f");
+  StrandTaskRecord *t = strand_test_task (run, "S1", "f");
   g_assert_cmpstr (t->status, ==, "failed");
   g_assert_cmpstr (strand_error_class_name (t->result->error_class), ==, "storage");
   assert_contains (message_of (t), "No space left on device");
@@ -301,9 +251,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   tmp = g_dir_make_tmp ("strand-scratch-XXXXXX", NULL);
-  registry = strand_registry_new ();
-  strand_registry_add_dir (registry, STRAND_SAFETY_PLUGIN_DIR);
-  strand_registry_scan (registry);
+  registry = strand_test_registry (STRAND_SAFETY_PLUGIN_DIR, NULL);
   g_test_add_func ("/scratch/usage", test_usage);
   g_test_add_func ("/scratch/limit", test_limit);
   g_test_add_func ("/scratch/within-limit", test_within_limit);

@@ -15,19 +15,10 @@
 
 #include "runner-cache.h"
 #include "store-tree.h"
+#include "test-run.h"
 #include "test-util.h"
 
 static char *tmp;
-
-static char *
-fresh_dir (const char *name)
-{
-  static guint n = 0;
-  g_autofree char *leaf = g_strdup_printf ("%s-%u", name, ++n);
-  char *dir = g_build_filename (tmp, leaf, NULL);
-  g_mkdir_with_parents (dir, 0700);
-  return dir;
-}
 
 static void
 write_file (const char *dir, const char *rel, const char *text, int mode)
@@ -74,7 +65,7 @@ make_run_folder (const char *dir)
 static void
 test_digest_then_put (void)
 {
-  g_autofree char *root = fresh_dir ("passes");
+  g_autofree char *root = strand_test_fresh_dir (tmp, "passes");
   g_autofree char *dir = g_build_filename (root, "RunFolder", NULL);
   g_autofree char *twin = g_build_filename (root, "Twin", NULL);
   make_run_folder (dir);
@@ -149,68 +140,12 @@ test_digest_then_put (void)
 
 /* ---- a host killed at every record -------------------------------------------------- */
 
-static int
-strand_cli (char **out, const char *faults, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (char *) STRAND_CLI);
-  va_list ap;
-  va_start (ap, faults);
-  const char *arg;
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_auto (GStrv) env = g_get_environ ();
-  env = faults ? g_environ_setenv (env, "STRAND_FAULTS", faults, TRUE)
-               : g_environ_unsetenv (env, "STRAND_FAULTS");
-  int status = 0;
-  g_autofree char *o = NULL, *e = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &o,
-                               &e, &status, NULL));
-  if (g_test_verbose ())
-    g_printerr ("%s%s", o, e);
-  if (out)
-    *out = g_steal_pointer (&o);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-}
-
-/* "sample/stage:sha256,..." of every task, and the tree digests. */
-static char *
-digests_of (const char *json_text, GHashTable *trees)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_assert_true (json_parser_load_from_data (parser, json_text, -1, NULL));
-  JsonArray *tasks = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
-                                                   "tasks");
-  GString *s = g_string_new (NULL);
-  for (guint i = 0; i < json_array_get_length (tasks); i++)
-    {
-      JsonObject *t = json_array_get_object_element (tasks, i);
-      g_string_append_printf (s, "%s/%s:", json_object_get_string_member (t, "sample"),
-                              json_object_get_string_member (t, "stage"));
-      JsonArray *outs = json_object_get_array_member (t, "outputs");
-      for (guint k = 0; outs && k < json_array_get_length (outs); k++)
-        {
-          JsonObject *o = json_array_get_object_element (outs, k);
-          const char *sha = json_object_get_string_member (o, "sha256");
-          g_string_append_printf (s, "%s,", sha);
-          if (trees && json_object_get_boolean_member (o, "tree"))
-            g_hash_table_add (trees, g_strdup (sha));
-        }
-      g_string_append_c (s, ' ');
-    }
-  return g_string_free (s, FALSE);
-}
-
 /* How many tasks of `stage` the run reused. */
 static guint
 reused_of (const char *json_text, const char *stage)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_assert_true (json_parser_load_from_data (parser, json_text, -1, NULL));
-  JsonArray *tasks = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
-                                                   "tasks");
+  g_autoptr (JsonObject) report = strand_test_parse_object (json_text);
+  JsonArray *tasks = json_object_get_array_member (report, "tasks");
   guint n = 0;
   for (guint i = 0; i < json_array_get_length (tasks); i++)
     {
@@ -296,7 +231,7 @@ check_store (const char *store_dir, GHashTable *trees)
 static void
 test_kill_at_every_record (void)
 {
-  g_autofree char *dir = fresh_dir ("kills");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "kills");
   g_autofree char *sheet = g_build_filename (dir, "samples.json", NULL);
   g_assert_true (g_file_set_contents (sheet, "{\"samples\": [{\"id\": \"A\"}, {\"id\": \"B\"}]}", -1, NULL));
   g_autofree char *pipeline = g_build_filename (dir, "p.json", NULL);
@@ -308,9 +243,9 @@ test_kill_at_every_record (void)
   g_autoptr (GHashTable) trees = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *clean_store = g_build_filename (dir, "clean", NULL);
   g_autofree char *clean_out = NULL;
-  g_assert_cmpint (strand_cli (&clean_out, NULL, "run", pipeline, "--samples", sheet, "-P",
-                               STRAND_SAFETY_PLUGIN_DIR, "--store", clean_store, "--json", NULL), ==, 0);
-  g_autofree char *clean = digests_of (clean_out, trees);
+  g_assert_cmpint (strand_test_cli (NULL, &clean_out, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                    STRAND_SAFETY_PLUGIN_DIR, "--store", clean_store, "--json", NULL), ==, 0);
+  g_autofree char *clean = strand_test_cli_digests (clean_out, trees);
   g_assert_cmpuint (g_hash_table_size (trees), ==, 2);
   g_assert_cmpuint (check_store (clean_store, trees), ==, 0);
 
@@ -320,8 +255,8 @@ test_kill_at_every_record (void)
       g_autofree char *name = g_strdup_printf ("store%u", n);
       g_autofree char *store = g_build_filename (dir, name, NULL);
       g_autofree char *spec = g_strdup_printf ("kill-host:record=%u", n);
-      int rc = strand_cli (NULL, spec, "run", pipeline, "--samples", sheet, "-P",
-                           STRAND_SAFETY_PLUGIN_DIR, "--store", store, "--json", NULL);
+      int rc = strand_test_cli (spec, NULL, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                STRAND_SAFETY_PLUGIN_DIR, "--store", store, "--json", NULL);
       if (rc != 128 + SIGKILL)
         {
           g_assert_cmpint (rc, ==, 0); /* past the run's last record */
@@ -331,20 +266,20 @@ test_kill_at_every_record (void)
       guint unstored = check_store (store, trees);
       unstored_seen += unstored;
       g_autofree char *out = NULL;
-      g_assert_cmpint (strand_cli (&out, NULL, "run", pipeline, "--samples", sheet, "-P",
-                                   STRAND_SAFETY_PLUGIN_DIR, "--store", store, "--resume", "--json",
-                                   NULL), ==, 0);
-      g_autofree char *resumed = digests_of (out, NULL);
+      g_assert_cmpint (strand_test_cli (NULL, &out, NULL, "run", pipeline, "--samples", sheet, "-P",
+                                        STRAND_SAFETY_PLUGIN_DIR, "--store", store, "--resume", "--json",
+                                        NULL), ==, 0);
+      g_autofree char *resumed = strand_test_cli_digests (out, NULL);
       g_assert_cmpstr (resumed, ==, clean);
       /* A recorded tree left in its staged folder is stored on resume, and
        * the task that made it is reused, not run again. */
       if (unstored > 0)
         g_assert_cmpuint (reused_of (out, "sequence"), >=, unstored);
       g_assert_cmpuint (check_store (store, trees), ==, 0);
-      g_assert_cmpint (strand_cli (NULL, NULL, "verify", "--store", store, NULL), ==, 0);
-      g_assert_cmpint (strand_cli (NULL, NULL, "gc", "--store", store, NULL), ==, 0);
+      g_assert_cmpint (strand_test_cli (NULL, NULL, NULL, "verify", "--store", store, NULL), ==, 0);
+      g_assert_cmpint (strand_test_cli (NULL, NULL, NULL, "gc", "--store", store, NULL), ==, 0);
       g_assert_cmpuint (check_store (store, trees), ==, 0);
-      g_assert_cmpint (strand_cli (NULL, NULL, "verify", "--store", store, NULL), ==, 0);
+      g_assert_cmpint (strand_test_cli (NULL, NULL, NULL, "verify", "--store", store, NULL), ==, 0);
     }
   g_test_message ("%u host kills; %u left a recorded tree not yet stored", kills, unstored_seen);
   g_assert_cmpuint (kills, >=, 4);

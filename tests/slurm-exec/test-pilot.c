@@ -20,28 +20,11 @@
 
 #include "pilot-wire.h"
 #include "registry.h"
+#include "test-run.h"
 #include "test-util.h"
 
 static char *tmp;
 static StrandRegistry *registry;
-
-static char *
-fresh_dir (const char *name)
-{
-  static guint n = 0;
-  g_autofree char *leaf = g_strdup_printf ("%s-%u", name, ++n);
-  char *dir = g_build_filename (tmp, leaf, NULL);
-  g_mkdir_with_parents (dir, 0700);
-  return dir;
-}
-
-/* `text` with every `token` replaced by `value`. */
-static char *
-subst (const char *text, const char *token, const char *value)
-{
-  g_auto (GStrv) parts = g_strsplit (text, token, -1);
-  return g_strjoinv (value, parts);
-}
 
 /* A task of wait-stage (plugins/sx-stage.c) in a fresh folder. */
 static StrandTaskSpec *
@@ -53,7 +36,7 @@ wait_spec (const char *sample, const char *marker, const char *started)
   StrandTaskSpec *spec = strand_task_spec_new (plugin, id);
   spec->sample_id = g_strdup (sample);
   spec->stage_id = g_strdup ("w");
-  spec->work_dir = fresh_dir (sample);
+  spec->work_dir = strand_test_fresh_dir (tmp, sample);
   g_hash_table_insert (spec->params, g_strdup ("marker"), g_strdup (marker ? marker : ""));
   g_hash_table_insert (spec->params, g_strdup ("started"), g_strdup (started ? started : ""));
   g_hash_table_insert (spec->params, g_strdup ("seconds"), g_strdup ("0"));
@@ -164,9 +147,9 @@ test_malformed (void)
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *a = subst (cases[i].line, "NONCE", n);
-      g_autofree char *line = subst (a, "UPPER", upper);
-      g_autofree char *says = subst (cases[i].says, "NONCE", n);
+      g_autofree char *a = strand_test_subst (cases[i].line, "NONCE", n);
+      g_autofree char *line = strand_test_subst (a, "UPPER", upper);
+      g_autofree char *says = strand_test_subst (cases[i].says, "NONCE", n);
       StrandPilotMsg msg = { 0 };
       g_autoptr (GError) error = NULL;
       if (strand_pilot_msg_parse (line, strlen (line), &msg, &error))
@@ -217,7 +200,7 @@ test_proofs (void)
 static void
 test_token_file (void)
 {
-  g_autofree char *dir = fresh_dir ("token");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "token");
   g_autofree char *path = g_build_filename (dir, "token", NULL);
   g_autofree char *token = strand_pilot_secret_new ();
   g_autoptr (GError) error = NULL;
@@ -342,7 +325,7 @@ fake_start (FakeHost *h, int token_mode)
   memset (h, 0, sizeof *h);
   h->inbox = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_pilot_msg_free);
   fake_listen (h);
-  g_autofree char *dir = fresh_dir ("fake-host");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "fake-host");
   h->token = strand_pilot_secret_new ();
   h->token_path = g_build_filename (dir, "token", NULL);
   g_assert_true (strand_pilot_token_write (h->token_path, h->token, NULL));
@@ -515,7 +498,7 @@ test_worker_runs_tasks (void)
   g_assert_cmpstr (text, ==, "S1: done\n");
 
   /* A task that waits, cancelled: it stops, and says so. */
-  g_autofree char *started = fresh_dir ("started");
+  g_autofree char *started = strand_test_fresh_dir (tmp, "started");
   g_autofree char *marker = g_build_filename (started, "never", NULL);
   g_autoptr (StrandTaskSpec) two = wait_spec ("S2", marker, started);
   StrandPilotMsg task2 = { .type = STRAND_PILOT_MSG_TASK, .id = 2, .spec = two };
@@ -565,7 +548,7 @@ test_worker_host_lost (void)
       FakeHost h;
       fake_start (&h, 0600);
       fake_handshake (&h, FALSE);
-      g_autofree char *started = fresh_dir ("started");
+      g_autofree char *started = strand_test_fresh_dir (tmp, "started");
       g_autofree char *marker = g_build_filename (started, "never", NULL);
       g_autoptr (StrandTaskSpec) spec = wait_spec ("S1", marker, started);
       StrandPilotMsg task = { .type = STRAND_PILOT_MSG_TASK, .id = 1, .spec = spec };
@@ -628,9 +611,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
   tmp = g_dir_make_tmp ("strand-pilot-XXXXXX", NULL);
-  registry = strand_registry_new ();
-  strand_registry_add_dir (registry, STRAND_SX_PLUGIN_DIR);
-  strand_registry_scan (registry);
+  registry = strand_test_registry (STRAND_SX_PLUGIN_DIR, NULL);
   g_test_add_func ("/pilot/messages", test_messages);
   g_test_add_func ("/pilot/malformed", test_malformed);
   g_test_add_func ("/pilot/proofs", test_proofs);

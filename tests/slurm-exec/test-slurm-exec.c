@@ -24,6 +24,7 @@
 #include "runner-cache.h"
 #include "runner.h"
 #include "slurm.h"
+#include "test-run.h"
 #include "test-util.h"
 #include "validator.h"
 
@@ -88,29 +89,6 @@ cluster_ready (void)
   return TRUE;
 }
 
-static int
-run_argv_in (const char *cwd, const char *const *argv, char **out, char **err)
-{
-  int status = 0;
-  g_autofree char *o = NULL, *e = NULL;
-  g_autoptr (GError) error = NULL;
-  if (!g_spawn_sync (cwd, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e, &status, &error))
-    g_error ("cannot run %s: %s", argv[0], error->message);
-  if (g_test_verbose ())
-    g_printerr ("%s%s", o, e);
-  if (out)
-    *out = g_steal_pointer (&o);
-  if (err)
-    *err = g_steal_pointer (&e);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-}
-
-static int
-run_argv (const char *const *argv, char **out, char **err)
-{
-  return run_argv_in (NULL, argv, out, err);
-}
-
 /* Job ids of the jobs named `name`: every state, or only those not ended. */
 static GPtrArray *
 jobs_named (const char *name, gboolean all_states)
@@ -118,7 +96,7 @@ jobs_named (const char *name, gboolean all_states)
   g_autofree char *opt = g_strdup_printf ("--name=%s", name);
   const char *argv[] = { "squeue", "--noheader", opt, "--format=%A", all_states ? "--states=all" : NULL, NULL };
   g_autofree char *out = NULL;
-  g_assert_cmpint (run_argv (argv, &out, NULL), ==, 0);
+  g_assert_cmpint (strand_test_spawn_argv (NULL, NULL, argv, &out, NULL), ==, 0);
   GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
   g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
   for (char **l = lines; *l; l++)
@@ -132,7 +110,7 @@ delete_reservation (const char *name)
 {
   g_autofree char *arg = g_strdup_printf ("reservationname=%s", name);
   const char *argv[] = { "scontrol", "delete", arg, NULL };
-  run_argv (argv, NULL, NULL);
+  strand_test_spawn_argv (NULL, NULL, argv, NULL, NULL);
 }
 
 /* What an earlier run of these tests left: its jobs and reservations. */
@@ -142,7 +120,7 @@ remove_leftovers (void)
   g_autofree char *user = g_strdup_printf ("--user=%s", g_get_user_name ());
   const char *argv[] = { "squeue", "--noheader", user, "--format=%A %j", NULL };
   g_autofree char *out = NULL;
-  if (run_argv (argv, &out, NULL) != 0)
+  if (strand_test_spawn_argv (NULL, NULL, argv, &out, NULL) != 0)
     return;
   g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
   for (char **l = lines; *l; l++)
@@ -151,7 +129,7 @@ remove_leftovers (void)
       if (f[0] && f[1] && g_str_has_prefix (f[1], PREFIX))
         {
           const char *cancel[] = { "scancel", f[0], NULL };
-          run_argv (cancel, NULL, NULL);
+          strand_test_spawn_argv (NULL, NULL, cancel, NULL, NULL);
         }
     }
   g_autoptr (StrandSlurm) slurm = strand_slurm_new (g_getenv ("SLURM_CONF"));
@@ -167,77 +145,9 @@ remove_leftovers (void)
 /* ---- runs ---------------------------------------------------------------------------- */
 
 static char *
-fresh_dir (const char *name)
-{
-  static guint n = 0;
-  g_autofree char *leaf = g_strdup_printf ("%s-%u", name, ++n);
-  char *dir = g_build_filename (tmp, leaf, NULL);
-  g_mkdir_with_parents (dir, 0700);
-  return dir;
-}
-
-static char *
 job_name (const char *what)
 {
   return g_strdup_printf (PREFIX "%s-%d", what, (int) getpid ());
-}
-
-static StrandPipeline *
-pipeline_from (const char *json)
-{
-  g_autoptr (GPtrArray) problems = strand_problems_new ();
-  StrandPipeline *p = strand_pipeline_load_data (json, strlen (json), "test.json", problems);
-  g_assert_nonnull (p);
-  StrandValidateOptions checks = { .skip_data = TRUE };
-  g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
-  g_ptr_array_add (samples, strand_sample_new ("S1"));
-  strand_validate (p, registry, samples, NULL, &checks, problems);
-  for (guint i = 0; i < problems->len; i++)
-    {
-      const StrandProblem *pr = problems->pdata[i];
-      if (!pr->warning)
-        g_error ("%s: %s", pr->where, pr->message);
-    }
-  return p;
-}
-
-static GPtrArray *
-samples_n (guint n)
-{
-  GPtrArray *samples = g_ptr_array_new_with_free_func ((GDestroyNotify) strand_sample_free);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *id = g_strdup_printf ("S%u", i + 1);
-      g_ptr_array_add (samples, strand_sample_new (id));
-    }
-  return samples;
-}
-
-static StrandProvenance *
-store_at (const char *dir)
-{
-  g_autoptr (GError) error = NULL;
-  g_assert_true (strand_provenance_init (dir, &error));
-  StrandProvenance *prov = strand_provenance_open (dir, &error);
-  g_assert_no_error (error);
-  return prov;
-}
-
-/* Runs in a store of its own; `options` (may be NULL) gives the executor. */
-static StrandRun *
-run_in (StrandPipeline *p, GPtrArray *samples, const char *store, StrandRunOptions *options)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (StrandProvenance) prov = store_at (store);
-  StrandRunOptions opt = options ? *options : (StrandRunOptions) { 0 };
-  opt.registry = registry;
-  if (opt.grace_us == 0)
-    opt.grace_us = SEC;
-  g_autofree char *runs = g_build_filename (store, "runs", NULL);
-  StrandRun *run = strand_run_pipeline_with (p, samples, prov, runs, &opt, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (run);
-  return run;
 }
 
 /* The executor as the tests use it: small jobs, a quick eye on them. */
@@ -295,34 +205,13 @@ digests_of (StrandRun *run)
   return g_string_free (s, FALSE);
 }
 
-static JsonObject *
-parse_object (const char *text)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
-
+/* The digests of a `strand run --json` report of a run that completed. */
 static char *
 cli_digests (const char *json_text)
 {
-  g_autoptr (JsonObject) o = parse_object (json_text);
+  g_autoptr (JsonObject) o = strand_test_parse_object (json_text);
   g_assert_cmpstr (json_object_get_string_member (o, "status"), ==, "complete");
-  JsonArray *tasks = json_object_get_array_member (o, "tasks");
-  GString *s = g_string_new (NULL);
-  for (guint i = 0; i < json_array_get_length (tasks); i++)
-    {
-      JsonObject *t = json_array_get_object_element (tasks, i);
-      const char *sample = strand_statement_string (t, "sample");
-      g_string_append_printf (s, "%s/%s:", sample ? sample : "_run", json_object_get_string_member (t, "stage"));
-      JsonArray *outs = json_object_get_array_member (t, "outputs");
-      for (guint k = 0; outs && k < json_array_get_length (outs); k++)
-        g_string_append_printf (s, "%s,", json_object_get_string_member (
-                                              json_array_get_object_element (outs, k), "sha256"));
-      g_string_append_c (s, ' ');
-    }
-  return g_string_free (s, FALSE);
+  return strand_test_cli_digests (json_text, NULL);
 }
 
 /* ---- the records ---------------------------------------------------------------------- */
@@ -414,7 +303,7 @@ assert_store_verifies (const char *store)
 {
   const char *argv[] = { STRAND_CLI, "verify", "--store", store, NULL };
   g_autofree char *out = NULL;
-  g_assert_cmpint (run_argv (argv, &out, NULL), ==, 0);
+  g_assert_cmpint (strand_test_spawn_argv (NULL, NULL, argv, &out, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "intact"));
 }
 
@@ -426,20 +315,20 @@ assert_store_verifies (const char *store)
 static void
 compare_packaged (const char *what, const char *pipeline, const char *sheet, guint tasks)
 {
-  g_autofree char *dir = fresh_dir (what);
+  g_autofree char *dir = strand_test_fresh_dir (tmp, what);
   g_autofree char *local = g_build_filename (dir, "local", NULL);
   g_autofree char *slurm = g_build_filename (dir, "slurm", NULL);
   const char *local_argv[] = { STRAND_CLI, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
                                "--store", local, "--json", NULL };
   g_autofree char *local_out = NULL;
-  g_assert_cmpint (run_argv (local_argv, &local_out, NULL), ==, 0);
+  g_assert_cmpint (strand_test_spawn_argv (NULL, NULL, local_argv, &local_out, NULL), ==, 0);
   g_autofree char *name = job_name (what);
   g_autofree char *slurm_out = NULL, *slurm_err = NULL;
   /* The store named relative to where the host runs: the jobs start elsewhere. */
   const char *slurm_argv[] = { STRAND_CLI, "run", pipeline, "--samples", sheet, "-P", STRAND_PLUGIN_BUILD_DIR,
                                "--store", "slurm", "--json", "--executor", "slurm", "--partition", partition,
                                "--max-workers", "2", "--worker-cores", "1", "--job-name", name, NULL };
-  g_assert_cmpint (run_argv_in (dir, slurm_argv, &slurm_out, &slurm_err), ==, 0);
+  g_assert_cmpint (strand_test_spawn_argv (dir, NULL, slurm_argv, &slurm_out, &slurm_err), ==, 0);
   g_autofree char *want = cli_digests (local_out);
   g_autofree char *got = cli_digests (slurm_out);
   g_assert_cmpstr (got, ==, want);
@@ -488,22 +377,23 @@ test_many_samples (void)
 {
   if (!cluster_ready ())
     return;
-  g_autoptr (StrandPipeline) p = pipeline_from (
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry,
       "{\"name\": \"many\", \"stages\": ["
       " {\"id\": \"gen\", \"plugin\": \"fastq-generate\", \"params\": {\"reads\": 300, \"length\": 60}},"
       " {\"id\": \"merge\", \"plugin\": \"concat\", \"params\": {\"file_name\": \"m.fastq\"}},"
       " {\"id\": \"qc\", \"plugin\": \"fastq-stats\"}],"
-      " \"edges\": [{\"from\": \"gen.reads\", \"to\": \"merge.in\"}, {\"from\": \"merge.out\", \"to\": \"qc.reads\"}]}");
-  g_autoptr (GPtrArray) samples = samples_n (24);
-  g_autofree char *dir = fresh_dir ("many");
+      " \"edges\": [{\"from\": \"gen.reads\", \"to\": \"merge.in\"}, {\"from\": \"merge.out\", \"to\": \"qc.reads\"}]}",
+      NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (24);
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "many");
   g_autofree char *local = g_build_filename (dir, "local", NULL);
   g_autofree char *slurm = g_build_filename (dir, "slurm", NULL);
-  g_autoptr (StrandRun) want = run_in (p, samples, local, NULL);
+  g_autoptr (StrandRun) want = strand_test_run (registry, p, samples, local, NULL, NULL);
   g_autofree char *name = job_name ("many");
   StrandSlurmExecutorOptions two = { .max_workers = 2 };
   g_autoptr (StrandExecutor) x = slurm_executor (dir, name, &two);
   StrandRunOptions opt = { .executor = x };
-  g_autoptr (StrandRun) got = run_in (p, samples, slurm, &opt);
+  g_autoptr (StrandRun) got = strand_test_run (registry, p, samples, slurm, NULL, &opt);
   g_assert_cmpstr (got->status, ==, "complete");
   g_autofree char *dw = digests_of (want);
   g_autofree char *dg = digests_of (got);
@@ -573,26 +463,19 @@ static const char wait_pipeline[] =
     " {\"id\": \"after\", \"plugin\": \"wait-stage\"}],"
     " \"edges\": [{\"from\": \"wait.out\", \"to\": \"after.in\"}]}";
 
-static char *
-subst (const char *text, const char *token, const char *value)
-{
-  g_auto (GStrv) parts = g_strsplit (text, token, -1);
-  return g_strjoinv (value, parts);
-}
-
 static void
 test_scancel_mid_task (void)
 {
   if (!cluster_ready ())
     return;
-  g_autofree char *dir = fresh_dir ("scancel");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "scancel");
   g_autofree char *started = g_build_filename (dir, "started", NULL);
   g_autofree char *marker = g_build_filename (dir, "go", NULL);
   g_mkdir_with_parents (started, 0700);
-  g_autofree char *a = subst (wait_pipeline, "MARKER", marker);
-  g_autofree char *json = subst (a, "STARTED", started);
-  g_autoptr (StrandPipeline) p = pipeline_from (json);
-  g_autoptr (GPtrArray) samples = samples_n (2);
+  g_autofree char *a = strand_test_subst (wait_pipeline, "MARKER", marker);
+  g_autofree char *json = strand_test_subst (a, "STARTED", started);
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry, json, NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (2);
   g_autofree char *name = job_name ("scancel");
   /* The partition is the run's compute equipment: a lost node is not a
    * lost partition, and the next attempt stays in it. */
@@ -604,7 +487,7 @@ test_scancel_mid_task (void)
   Killer k = { .executor = x, .slurm = slurm, .started = started, .marker = marker };
   StrandRunOptions opt = { .executor = x, .inventory = inventory, .progress = kill_mid_task, .user_data = &k };
   g_autofree char *store = g_build_filename (dir, "store", NULL);
-  g_autoptr (StrandRun) run = run_in (p, samples, store, &opt);
+  g_autoptr (StrandRun) run = strand_test_run (registry, p, samples, store, NULL, &opt);
   g_assert_cmpint (k.phase, ==, 2);
   g_assert_cmpstr (run->status, ==, "complete");
 
@@ -655,7 +538,7 @@ test_scancel_mid_task (void)
 
   /* The outputs are those of a run that nothing interrupted. */
   g_autofree char *clean = g_build_filename (dir, "clean", NULL);
-  g_autoptr (StrandRun) want = run_in (p, samples, clean, NULL);
+  g_autoptr (StrandRun) want = strand_test_run (registry, p, samples, clean, NULL, NULL);
   g_autofree char *dw = digests_of (want);
   g_autofree char *dg = digests_of (run);
   g_assert_cmpstr (dg, ==, dw);
@@ -670,12 +553,12 @@ test_sigterm_cancels_jobs (void)
 {
   if (!cluster_ready ())
     return;
-  g_autofree char *dir = fresh_dir ("sigterm");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "sigterm");
   g_autofree char *started = g_build_filename (dir, "started", NULL);
   g_autofree char *marker = g_build_filename (dir, "never", NULL);
   g_mkdir_with_parents (started, 0700);
-  g_autofree char *a = subst (wait_pipeline, "MARKER", marker);
-  g_autofree char *json = subst (a, "STARTED", started);
+  g_autofree char *a = strand_test_subst (wait_pipeline, "MARKER", marker);
+  g_autofree char *json = strand_test_subst (a, "STARTED", started);
   g_autofree char *pipeline = g_build_filename (dir, "p.json", NULL);
   g_assert_true (g_file_set_contents (pipeline, json, -1, NULL));
   g_autofree char *sheet = g_build_filename (dir, "samples.json", NULL);
@@ -755,7 +638,7 @@ announce_maintenance (const StrandTaskRecord *record, const StrandRunCounts *c, 
   const char *argv[] = { "scontrol", "create", "reservation", rname, "starttime=now+20", "endtime=now+40",
                          nodes, "flags=maint,ignore_jobs", users, NULL };
   g_autofree char *err = NULL;
-  if (run_argv (argv, NULL, &err) != 0)
+  if (strand_test_spawn_argv (NULL, NULL, argv, NULL, &err) != 0)
     g_error ("scontrol create reservation: %s", err);
   g_autoptr (GPtrArray) resv = strand_slurm_reservations (m->slurm, NULL);
   for (guint i = 0; resv && i < resv->len; i++)
@@ -775,10 +658,11 @@ test_maintenance (void)
 {
   if (!cluster_ready ())
     return;
-  g_autofree char *dir = fresh_dir ("maint");
-  g_autoptr (StrandPipeline) p = pipeline_from (
-      "{\"name\": \"maint\", \"stages\": [{\"id\": \"w\", \"plugin\": \"wait-stage\", \"params\": {\"seconds\": 2}}]}");
-  g_autoptr (GPtrArray) samples = samples_n (12);
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "maint");
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry,
+      "{\"name\": \"maint\", \"stages\": [{\"id\": \"w\", \"plugin\": \"wait-stage\", \"params\": {\"seconds\": 2}}]}",
+      NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (12);
   g_autoptr (StrandInventory) inventory = cluster_inventory ();
   StrandEquipment *cluster = inventory->items->pdata[0];
   g_assert_cmpstr (cluster->slurm_partition, ==, partition);
@@ -792,7 +676,7 @@ test_maintenance (void)
   StrandRunOptions opt = { .executor = x, .inventory = inventory, .task_timeout_us = 8 * SEC,
                            .progress = announce_maintenance, .user_data = &m };
   g_autofree char *store = g_build_filename (dir, "store", NULL);
-  g_autoptr (StrandRun) run = run_in (p, samples, store, &opt);
+  g_autoptr (StrandRun) run = strand_test_run (registry, p, samples, store, NULL, &opt);
   delete_reservation (m.name);
   g_assert_cmpstr (run->status, ==, "complete");
   g_assert_cmpint (m.start_us, >, 0);
@@ -837,17 +721,17 @@ test_own_job (void)
 {
   if (!cluster_ready ())
     return;
-  g_autofree char *dir = fresh_dir ("own");
-  g_autoptr (StrandPipeline) p = pipeline_from (
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "own");
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry,
       "{\"name\": \"own\", \"stages\": [{\"id\": \"long\", \"plugin\": \"long-stage\"},"
-      " {\"id\": \"short\", \"plugin\": \"wait-stage\"}]}");
-  g_autoptr (GPtrArray) samples = samples_n (2);
+      " {\"id\": \"short\", \"plugin\": \"wait-stage\"}]}", NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (2);
   g_autofree char *name = job_name ("own");
   StrandSlurmExecutorOptions extra = { .max_workers = 3, .own_job_seconds = 300 };
   g_autoptr (StrandExecutor) x = slurm_executor (dir, name, &extra);
   StrandRunOptions opt = { .executor = x };
   g_autofree char *store = g_build_filename (dir, "store", NULL);
-  g_autoptr (StrandRun) run = run_in (p, samples, store, &opt);
+  g_autoptr (StrandRun) run = strand_test_run (registry, p, samples, store, NULL, &opt);
   g_assert_cmpstr (run->status, ==, "complete");
   g_autoptr (GPtrArray) runs = stage_runs (store);
   g_autoptr (GHashTable) long_jobs = g_hash_table_new (g_str_hash, g_str_equal);
@@ -874,16 +758,16 @@ test_repeated_results (void)
 {
   if (!cluster_ready ())
     return;
-  g_autofree char *dir = fresh_dir ("echo");
-  g_autoptr (StrandPipeline) p = pipeline_from (
-      "{\"name\": \"echo\", \"stages\": [{\"id\": \"n\", \"plugin\": \"noop-stage\"}]}");
-  g_autoptr (GPtrArray) samples = samples_n (3);
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "echo");
+  g_autoptr (StrandPipeline) p = strand_test_pipeline (registry,
+      "{\"name\": \"echo\", \"stages\": [{\"id\": \"n\", \"plugin\": \"noop-stage\"}]}", NULL);
+  g_autoptr (GPtrArray) samples = strand_test_samples (3);
   g_autofree char *name = job_name ("echo");
   StrandSlurmExecutorOptions extra = { .worker_program = STRAND_SX_ECHO_WORKER };
   g_autoptr (StrandExecutor) x = slurm_executor (dir, name, &extra);
   StrandRunOptions opt = { .executor = x };
   g_autofree char *store = g_build_filename (dir, "store", NULL);
-  g_autoptr (StrandRun) run = run_in (p, samples, store, &opt);
+  g_autoptr (StrandRun) run = strand_test_run (registry, p, samples, store, NULL, &opt);
   g_assert_cmpstr (run->status, ==, "complete");
   StrandSlurmExecutorStats st;
   strand_executor_slurm_stats (x, &st);
@@ -937,7 +821,7 @@ test_strangers_refused (void)
 {
   if (!cluster_ready ())
     return;
-  g_autofree char *dir = fresh_dir ("strangers");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "strangers");
   g_autofree char *name = job_name ("strangers");
   g_autoptr (StrandExecutor) x = slurm_executor (dir, name, NULL);
   /* The token stays with its owner. */
@@ -1014,7 +898,7 @@ test_bad_partition_and_no_cluster (void)
 {
   if (!cluster_ready ())
     return;
-  g_autofree char *dir = fresh_dir ("bad");
+  g_autofree char *dir = strand_test_fresh_dir (tmp, "bad");
   g_autofree char *pipeline = g_build_filename (dir, "p.json", NULL);
   g_assert_true (g_file_set_contents (pipeline,
       "{\"name\": \"bad\", \"stages\": [{\"id\": \"w\", \"plugin\": \"wait-stage\"}]}", -1, NULL));
@@ -1024,12 +908,12 @@ test_bad_partition_and_no_cluster (void)
   g_autofree char *err = NULL;
   const char *argv[] = { STRAND_CLI, "run", pipeline, "--samples", sheet, "-P", STRAND_SX_PLUGIN_DIR, "--store",
                          store, "--executor", "slurm", "--partition", "no-such-partition", NULL };
-  g_assert_cmpint (run_argv (argv, NULL, &err), ==, 1);
+  g_assert_cmpint (strand_test_spawn_argv (NULL, NULL, argv, NULL, &err), ==, 1);
   g_assert_nonnull (strstr (err, "partition 'no-such-partition' has no nodes"));
   g_autofree char *err2 = NULL;
   const char *bad_exec[] = { STRAND_CLI, "run", pipeline, "--samples", sheet, "-P", STRAND_SX_PLUGIN_DIR,
                              "--store", store, "--executor", "cloud", NULL };
-  g_assert_cmpint (run_argv (bad_exec, NULL, &err2), ==, 2);
+  g_assert_cmpint (strand_test_spawn_argv (NULL, NULL, bad_exec, NULL, &err2), ==, 2);
   g_assert_nonnull (strstr (err2, "--executor takes 'local' or 'slurm', not 'cloud'"));
   /* No cluster where SLURM_CONF points. */
   g_autofree char *conf = g_build_filename (dir, "nowhere.conf", NULL);
@@ -1038,7 +922,7 @@ test_bad_partition_and_no_cluster (void)
   g_autofree char *setting = g_strdup_printf ("SLURM_CONF=%s", conf);
   argv2[1] = setting;
   g_autofree char *err3 = NULL;
-  g_assert_cmpint (run_argv (argv2, NULL, &err3), ==, 1);
+  g_assert_cmpint (strand_test_spawn_argv (NULL, NULL, argv2, NULL, &err3), ==, 1);
   g_assert_nonnull (strstr (err3, "no Slurm configuration at"));
 }
 
@@ -1049,11 +933,7 @@ main (int argc, char **argv)
   signal (SIGPIPE, SIG_IGN);
   tmp = g_dir_make_tmp ("strand-sx-XXXXXX", NULL);
   g_chmod (tmp, 0755);
-  registry = strand_registry_new ();
-  strand_registry_add_dir (registry, STRAND_PLUGIN_BUILD_DIR);
-  strand_registry_add_dir (registry, STRAND_EXEC_PLUGIN_DIR);
-  strand_registry_add_dir (registry, STRAND_SX_PLUGIN_DIR);
-  strand_registry_scan (registry);
+  registry = strand_test_registry (STRAND_PLUGIN_BUILD_DIR, STRAND_EXEC_PLUGIN_DIR, STRAND_SX_PLUGIN_DIR, NULL);
   if (g_getenv ("SLURM_CONF") != NULL)
     remove_leftovers ();
   g_test_add_func ("/slurm-exec/demo-digests", test_demo_digests);
