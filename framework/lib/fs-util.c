@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <unistd.h>
 
 int
@@ -53,4 +55,19 @@ strand_write_all (int fd, const void *data, gsize len, gsize *done)
   if (done != NULL)
     *done = written;
   return err;
+}
+
+static int
+remove_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+  (void) st;
+  (void) ftw;
+  return (type == FTW_DP ? rmdir (path) : unlink (path)) != 0 ? errno : 0;
+}
+
+int
+strand_remove_tree (const char *path)
+{
+  int rc = nftw (path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return rc < 0 ? errno : rc;
 }

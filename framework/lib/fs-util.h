@@ -18,4 +18,8 @@ gssize strand_read_full (int fd, void *buf, gsize len);
  * the errno of the failure; `done` (may be NULL) receives the bytes written. */
 int strand_write_all (int fd, const void *data, gsize len, gsize *done);
 
+/* Removes a directory and everything below it, not following symbolic
+ * links. Returns 0, or the errno of the first failure. */
+int strand_remove_tree (const char *path);
+
 G_END_DECLS

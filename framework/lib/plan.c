@@ -148,12 +148,10 @@ link_input (StrandStore *store, const char *work_dir, const char *port, guint n,
                    dir, g_strerror (saved));
       return NULL;
     }
-  if (o->tree && store != NULL)
-    {
-      if (!strand_store_link_tree (store, o->sha256, link, error))
-        return NULL;
-    }
-  else if (symlink (o->path, link) != 0)
+  g_autofree char *view = NULL;
+  if (o->tree && store != NULL && !strand_store_tree_view (store, o->sha256, &view, error))
+    return NULL;
+  if (symlink (view ? view : o->path, link) != 0)
     {
       int saved = errno;
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot link input %s: %s",

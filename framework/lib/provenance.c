@@ -228,6 +228,7 @@ strand_provenance_gc (StrandProvenance *prov, guint *removed, guint64 *bytes, GE
   if (live == NULL)
     return FALSE;
   strand_store_add_tree_members (prov->store, live);
+  strand_store_prune_views (prov->store, live);
   GcScan scan = { live, g_array_new (FALSE, FALSE, sizeof (StrandRecordFile)), 0 };
   strand_store_foreach (prov->store, collect_dead, &scan);
   gboolean ok = TRUE;

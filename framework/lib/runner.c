@@ -167,7 +167,8 @@ typedef struct {
   guint64 records;
   guint64 uncommitted;
   guint64 kill_at;
-  GError *fatal;            /* the ledger refused a record: the run cannot go on */
+  GError *fatal;            /* the ledger refused a record, or new objects could not be made
+                               durable: the run cannot go on */
   guint unfinished;
   guint running;
   gint64 started_mono;
@@ -612,7 +613,7 @@ cached_outputs_verified (Runner *rn, const StrandCacheEntry *e)
 /* Outputs recorded but never stored by runs that died, whatever their key:
  * stored now, so no record names an object the store lacks. */
 static void
-roll_forward (Runner *rn)
+roll_forward_objects (Runner *rn)
 {
   GPtrArray *entries = strand_run_cache_entries (rn->cache);
   for (guint i = 0; i < entries->len; i++)
@@ -640,6 +641,17 @@ roll_forward (Runner *rn)
             strand_store_remove (rn->store, info.sha256, NULL);
         }
     }
+}
+
+/* The same, in one batch: one sync for all of them. */
+static void
+roll_forward (Runner *rn)
+{
+  strand_store_begin_batch (rn->store);
+  roll_forward_objects (rn);
+  g_autoptr (GError) error = NULL;
+  if (!strand_store_end_batch (rn->store, &error))
+    g_message ("%s", error->message); /* what is not durable is verified before reuse */
 }
 
 static gboolean
@@ -1117,6 +1129,10 @@ publish (Runner *rn, Task *t)
           handle_failure (rn, t);
           return;
         }
+      /* The staged folder is already a view of the stored tree: the tasks
+       * that read it link to it instead of rebuilding one, file by file. */
+      if (out->tree)
+        strand_store_adopt_view (rn->store, out->sha256, out->path);
       g_free (out->path);
       out->path = strand_store_object_path (rn->store, info.sha256);
       if (corrupt && !out->tree)
@@ -1607,8 +1623,13 @@ loop (Runner *rn)
           g_autoptr (GPtrArray) ready = g_ptr_array_copy (rn->to_publish, NULL, NULL);
           g_ptr_array_set_size (rn->to_publish, 0);
           rn->publish_bytes = 0;
+          /* One sync for all the turn's objects, not two per object. */
+          if (rn->store && ready->len > 0)
+            strand_store_begin_batch (rn->store);
           for (guint i = 0; i < ready->len; i++)
             publish (rn, ready->pdata[i]);
+          if (rn->store && ready->len > 0 && !strand_store_end_batch (rn->store, &rn->fatal))
+            break;
         }
       now = strand_clock_monotonic_us ();
       for (guint i = 0; i < rn->delayed->len;)

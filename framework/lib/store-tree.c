@@ -483,6 +483,72 @@ strand_store_link_tree (StrandStore *store, const char *sha256, const char *dest
 }
 
 gboolean
+strand_store_tree_view (StrandStore *store, const char *sha256, char **view, GError **error)
+{
+  g_autofree char *views = g_build_filename (strand_store_dir (store), "views", NULL);
+  g_autofree char *path = g_build_filename (views, sha256, NULL);
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      *view = g_steal_pointer (&path);
+      return TRUE;
+    }
+  if (g_mkdir_with_parents (views, 0755) != 0)
+    {
+      int saved = errno;
+      return g_set_error (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_IO, "cannot create %s: %s",
+                          views, g_strerror (saved)), FALSE;
+    }
+  /* Built aside, then renamed: a reader never sees half a view. */
+  g_autofree char *aside = g_build_filename (views, ".new-XXXXXX", NULL);
+  if (g_mkdtemp (aside) == NULL)
+    {
+      int saved = errno;
+      return g_set_error (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_IO, "cannot create %s: %s",
+                          aside, g_strerror (saved)), FALSE;
+    }
+  g_autofree char *built = g_build_filename (aside, sha256, NULL);
+  gboolean ok = strand_store_link_tree (store, sha256, built, error);
+  if (ok && rename (built, path) != 0 && errno != EEXIST && errno != ENOTEMPTY)
+    {
+      int saved = errno;
+      ok = FALSE;
+      g_set_error (error, STRAND_STORE_ERROR, STRAND_STORE_ERROR_IO, "cannot create %s: %s", path,
+                   g_strerror (saved));
+    }
+  strand_remove_tree (aside); /* empty, or another's view won the race */
+  if (ok)
+    *view = g_steal_pointer (&path);
+  return ok;
+}
+
+gboolean
+strand_store_adopt_view (StrandStore *store, const char *sha256, const char *dir)
+{
+  g_autofree char *views = g_build_filename (strand_store_dir (store), "views", NULL);
+  g_autofree char *path = g_build_filename (views, sha256, NULL);
+  if (g_mkdir_with_parents (views, 0755) != 0 || g_file_test (path, G_FILE_TEST_EXISTS))
+    return FALSE;
+  return rename (dir, path) == 0;
+}
+
+guint
+strand_store_prune_views (StrandStore *store, GHashTable *live)
+{
+  g_autofree char *views = g_build_filename (strand_store_dir (store), "views", NULL);
+  g_autoptr (GDir) dir = g_dir_open (views, 0, NULL);
+  guint removed = 0;
+  const char *name;
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    {
+      if (g_hash_table_contains (live, name))
+        continue;
+      g_autofree char *path = g_build_filename (views, name, NULL);
+      removed += strand_remove_tree (path) == 0;
+    }
+  return removed;
+}
+
+gboolean
 strand_store_materialize_tree (StrandStore *store, const char *sha256, const char *dest,
                                GError **error)
 {

@@ -76,6 +76,21 @@ StrandDirTree *strand_store_read_tree (StrandStore *store, const char *sha256, G
  * bytes, then a parse). */
 gboolean strand_store_is_tree (StrandStore *store, const char *sha256);
 
+/* The store's one view of tree `sha256` (STORE/views/SHA256), built on
+ * first use with strand_store_link_tree() and renamed into place, so a task
+ * reading a tree (a sequencer's run folder of thousands of files) costs
+ * one symbolic link, not one per file. `view` is newly allocated. */
+gboolean strand_store_tree_view (StrandStore *store, const char *sha256, char **view,
+                                 GError **error);
+/* After tree `sha256` was stored from `dir` (a task's staged folder, whose
+ * read-only files are, or equal, its members), `dir` becomes the tree's
+ * view when it has none: renamed, not rebuilt. FALSE, and `dir` left as it
+ * is, when a view exists or the rename fails. */
+gboolean strand_store_adopt_view (StrandStore *store, const char *sha256, const char *dir);
+/* Removes the views of trees not in `live` (a set of digests); returns how
+ * many. */
+guint strand_store_prune_views (StrandStore *store, GHashTable *live);
+
 /* Builds at `dest` (which must not exist) a directory whose files are
  * symbolic links to the tree's member objects: a read-only view for a task. */
 gboolean strand_store_link_tree (StrandStore *store, const char *sha256, const char *dest,

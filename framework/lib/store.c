@@ -4,7 +4,8 @@
  * Every object is born in tmp/ (or, for a hard link, directly under its
  * name by link(), which is atomic), hashed as its bytes pass, made mode 0444,
  * fsynced, then renamed (RENAME_NOREPLACE) to objects/sha256/AB/<digest> and
- * the directory fsynced. A tmp/ file is locked (flock) by the handle writing
+ * the directory fsynced; inside a batch both syncs wait for one syncfs() at
+ * its end. A tmp/ file is locked (flock) by the handle writing
  * it, so opening the store deletes only files whose writer is gone. */
 #include "store.h"
 
@@ -40,6 +41,8 @@ struct StrandStore {
   guint64 used;     /* sum of object sizes, once usage_known */
   guint64 inflight; /* bytes reserved by writes in progress through this handle */
   guint64 inject;   /* simulated ENOSPC after this many bytes; G_MAXUINT64: off */
+  guint batch;      /* strand_store_begin_batch() depth */
+  gboolean unsynced; /* objects stored in the batch wait for its end */
 };
 
 struct StrandStoreWriter {
@@ -69,6 +72,30 @@ strand_placement_name (StrandPlacement placement)
 }
 
 /* ---- small helpers ---------------------------------------------------- */
+
+/* Makes a new object's bytes (fd) or name (dir) durable: at once, or at
+ * the end of the batch. 0 or an errno. */
+static int
+sync_new_fd (StrandStore *store, int fd)
+{
+  g_mutex_lock (&store->lock);
+  gboolean later = store->batch > 0;
+  store->unsynced |= later;
+  g_mutex_unlock (&store->lock);
+  if (later)
+    return 0;
+  return fsync (fd) != 0 && errno != EINVAL && errno != EROFS ? errno : 0;
+}
+
+static int
+sync_new_dir (StrandStore *store, const char *dir)
+{
+  g_mutex_lock (&store->lock);
+  gboolean later = store->batch > 0;
+  store->unsynced |= later;
+  g_mutex_unlock (&store->lock);
+  return later ? 0 : strand_fsync_dir (dir);
+}
 
 static int
 code_for_errno (int err, int fallback)
@@ -528,7 +555,7 @@ ensure_prefix_dir (StrandStore *store, const char *sha256, char **dir_out, GErro
   char *dir = prefix_dir (store, sha256);
   if (mkdir (dir, 0755) == 0)
     {
-      int err = strand_fsync_dir (store->objects);
+      int err = sync_new_dir (store, store->objects);
       if (err != 0)
         {
           g_free (dir);
@@ -568,9 +595,7 @@ commit_tmp (StrandStore *store, int fd, const char *tmp_path, const char *sha256
       /* Damaged (wrong size) or not a file: the fresh bytes replace it. */
       replace = TRUE;
     }
-  int err = 0;
-  if (fchmod (fd, 0444) != 0 || fsync (fd) != 0)
-    err = errno;
+  int err = fchmod (fd, 0444) != 0 ? errno : sync_new_fd (store, fd);
   if (close (fd) != 0 && err == 0)
     err = errno;
   if (err != 0)
@@ -610,7 +635,7 @@ commit_tmp (StrandStore *store, int fd, const char *tmp_path, const char *sha256
       return fail_errno (error, saved, STRAND_STORE_ERROR_IO, "store %s: cannot commit %s",
                          store->dir, sha256);
     }
-  err = strand_fsync_dir (dir);
+  err = sync_new_dir (store, dir);
   if (err != 0)
     return fail_errno (error, err, STRAND_STORE_ERROR_IO, "store %s: cannot sync %s", store->dir,
                        dir);
@@ -1068,8 +1093,9 @@ try_hardlink (StrandStore *store, int src, const char *path, const struct stat *
       return TRY_DONE;
     }
   /* The bytes are the user's: make sure they are on disk first. */
-  if (fsync (src) != 0 && errno != EINVAL && errno != EROFS)
-    return fail_errno (error, errno, STRAND_STORE_ERROR_IO, "cannot sync '%s'", path), TRY_FAILED;
+  int synced = sync_new_fd (store, src);
+  if (synced != 0)
+    return fail_errno (error, synced, STRAND_STORE_ERROR_IO, "cannot sync '%s'", path), TRY_FAILED;
   g_autofree char *dir = NULL;
   if (!ensure_prefix_dir (store, out->sha256, &dir, error))
     return TRY_FAILED;
@@ -1101,7 +1127,7 @@ try_hardlink (StrandStore *store, int src, const char *path, const struct stat *
                g_strerror (errno));
       return TRY_NEXT;
     }
-  int err = strand_fsync_dir (dir);
+  int err = sync_new_dir (store, dir);
   if (err != 0)
     return fail_errno (error, err, STRAND_STORE_ERROR_IO, "store %s: cannot sync %s", store->dir,
                        dir), TRY_FAILED;
@@ -1399,5 +1425,39 @@ strand_store_remove (StrandStore *store, const char *sha256, GError **error)
                        dir);
   if (S_ISREG (st.st_mode))
     store_account (store, -(gint64) st.st_size);
+  return TRUE;
+}
+
+void
+strand_store_begin_batch (StrandStore *store)
+{
+  g_return_if_fail (store != NULL);
+  g_mutex_lock (&store->lock);
+  store->batch++;
+  g_mutex_unlock (&store->lock);
+}
+
+gboolean
+strand_store_end_batch (StrandStore *store, GError **error)
+{
+  g_return_val_if_fail (store != NULL && store->batch > 0, FALSE);
+  g_mutex_lock (&store->lock);
+  gboolean sync = --store->batch == 0 && store->unsynced;
+  if (sync)
+    store->unsynced = FALSE;
+  g_mutex_unlock (&store->lock);
+  if (!sync)
+    return TRUE;
+  /* One syncfs() for every object and name of the batch: the filesystem's
+   * dirty pages and its journal, in one go. */
+  int fd = open (store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return fail_errno (error, errno, STRAND_STORE_ERROR_IO, "store %s: cannot open %s", store->dir,
+                       store->objects);
+  int err = syncfs (fd) != 0 ? errno : 0;
+  close (fd);
+  if (err != 0)
+    return fail_errno (error, err, STRAND_STORE_ERROR_IO, "store %s: cannot sync the new objects",
+                       store->dir);
   return TRUE;
 }

@@ -27,7 +27,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include <htslib/thread_pool.h>
 
 #include "bcl.h"
 #include "demux-stats.h"
@@ -75,7 +74,6 @@ typedef struct {
   int n_slots;     /* lane slots of writers: lane_count when split, else 1 */
   FastqWriter **writers;      /* [(number - 1) * n_slots + slot][read] */
   FastqWriter **undetermined; /* [slot][read] */
-  hts_tpool *pool;
   DemuxStats *stats;
   char name_prefix[MAX_NAME]; /* "instrument:run:flowcell" */
 } Basecall;
@@ -353,7 +351,7 @@ open_writer (Basecall *b, const char *port, const char *sample, const char *file
                     "no output path for %s on port '%s'", file_name, port);
       return NULL;
     }
-  return fastq_writer_open (path, file_name, (int) b->level, b->pool, &b->error);
+  return fastq_writer_open (path, file_name, (int) b->level, &b->error);
 }
 
 /* bcl2fastq's names: <id>_S<n>[_L00<lane>]_R<read>_001.fastq.gz. */
@@ -675,8 +673,6 @@ static void
 basecall_clear (Basecall *b)
 {
   close_outputs (b);
-  if (b->pool != NULL)
-    hts_tpool_destroy (b->pool);
   demux_stats_free (b->stats);
   plans_free (b);
   free (b->row_in_run);
@@ -717,9 +713,10 @@ basecall (Basecall *b)
   snprintf (b->name_prefix, sizeof b->name_prefix, "%s:%d:%s", instrument, b->info.run_number,
             flowcell);
 
-  uint32_t cores = b->host->cores (b->task);
-  if (cores > 1 && (b->pool = hts_tpool_init ((int) (cores > 64 ? 64 : cores))) == NULL)
-    return bc_error_set (&b->error, BC_ERR_NO_MEMORY, "cannot start %u threads", cores);
+  /* The FASTQ files are compressed in this thread, each on its own: one
+   * htslib thread pool shared by every sample's writers once lost a BGZF
+   * block of a file under load (records spliced, the file still valid
+   * gzip), and a demultiplexer must never do that. */
   b->stats = demux_stats_new (&b->info, &b->sheet);
   if (b->stats == NULL)
     return bc_error_set (&b->error, BC_ERR_NO_MEMORY, "out of memory");

@@ -31,8 +31,7 @@ const char bcl_base_letter[256] = { ROW64 (0), ROW64 (64), ROW64 (128), ROW64 (1
 const char bcl_quality_letter[256] = { QROW64 (0), QROW64 (64), QROW64 (128), QROW64 (192) };
 
 FastqWriter *
-fastq_writer_open (const char *path, const char *name, int level, hts_tpool *pool,
-                   BcError *e)
+fastq_writer_open (const char *path, const char *name, int level, BcError *e)
 {
   FastqWriter *w = calloc (1, sizeof *w);
   char mode[4] = { 'w', (char) ('0' + (level < 1 ? 1 : level > 9 ? 9 : level)), '\0' };
@@ -50,14 +49,6 @@ fastq_writer_open (const char *path, const char *name, int level, hts_tpool *poo
       int err = errno ? errno : EIO;
       bc_error_set (e, bc_error_kind_from_errno (err), "%s: cannot create: %s", name,
                     strerror (err));
-      free (w->buf);
-      free (w);
-      return NULL;
-    }
-  if (pool != NULL && bgzf_thread_pool (w->fp, pool, 0) < 0)
-    {
-      bc_error_set (e, BC_ERR_NO_MEMORY, "%s: cannot attach the compression threads", name);
-      bgzf_close (w->fp);
       free (w->buf);
       free (w);
       return NULL;

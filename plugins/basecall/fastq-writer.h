@@ -1,8 +1,8 @@
 /* basecall: writing FASTQ records straight from BCL bytes.
  *
  * Output is BGZF (htslib): gzip that every FASTQ reader accepts, compressed
- * block by block on a thread pool shared by all open files, and the same
- * bytes whatever the number of threads. A record is
+ * block by block in the calling thread (see basecall.c for why not on a
+ * thread pool). A record is
  *
  *   @<name> <read>:<Y if it failed the filter, else N>:0:<index reads>
  *   <bases, N for a no-call>
@@ -16,15 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <htslib/thread_pool.h>
-
 #include "bc-error.h"
 
 typedef struct FastqWriter FastqWriter;
 
-/* `level` 1..9; `pool` may be NULL (no threads). */
-FastqWriter *fastq_writer_open (const char *path, const char *name, int level,
-                                hts_tpool *pool, BcError *error);
+/* `level` 1..9. */
+FastqWriter *fastq_writer_open (const char *path, const char *name, int level, BcError *error);
 
 /* Writes one record: `name` is the read name up to its first blank,
  * `comment` what follows the blank, and the bases are the BCL bytes

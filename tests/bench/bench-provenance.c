@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runner.h"
 #include "validator.h"
@@ -51,8 +52,15 @@ run_once (StrandPipeline *pipeline, GPtrArray *samples, gboolean record, const c
   g_autoptr (StrandRun) run = strand_run_pipeline (pipeline, samples, prov, runs, NULL, NULL, &error);
   g_clear_pointer (&prov, strand_provenance_close);
   gint64 t1 = g_get_monotonic_time ();
-  if (run == NULL || run->failed || run->skipped)
-    g_error ("the run failed: %s", error ? error->message : "a task failed");
+  if (run == NULL)
+    g_error ("the run failed: %s", error->message);
+  for (guint i = 0; i < run->tasks->len; i++)
+    {
+      const StrandTaskRecord *t = run->tasks->pdata[i];
+      if (strcmp (t->status, "ok") != 0)
+        g_error ("the run failed: %s/%s %s: %s", t->sample_id ? t->sample_id : "(run)", t->stage_id,
+                 t->status, t->result && t->result->message ? t->result->message : "");
+    }
   n_tasks = run->tasks->len;
   strand_test_remove_tree (dir);
   g_mkdir_with_parents (dir, 0700);

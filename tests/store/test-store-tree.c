@@ -200,6 +200,80 @@ test_missing_member (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, e->path));
 }
 
+/* One view per tree for every task that reads it: built once, then found;
+ * a task's staged folder adopted as the view instead of a rebuild; views of
+ * trees no longer live pruned. */
+static void
+test_shared_views (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *root = make_run_folder (f, "run1");
+  StrandObjectInfo info;
+  g_assert_true (strand_store_ingest_tree (f->store, root, FALSE, &info, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree char *view = NULL;
+  g_assert_true (strand_store_tree_view (f->store, info.sha256, &view, &error));
+  g_assert_no_error (error);
+  g_autofree char *bcl = g_build_filename (view, "Data/Intensities/BaseCalls/L001/C2.1/s_1_1101.bcl", NULL);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (bcl, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "cycle 1");
+  struct stat before, after;
+  g_assert_cmpint (lstat (bcl, &before), ==, 0);
+  g_autofree char *again = NULL;
+  g_assert_true (strand_store_tree_view (f->store, info.sha256, &again, &error));
+  g_assert_cmpstr (again, ==, view);
+  g_assert_cmpint (lstat (bcl, &after), ==, 0);
+  g_assert_cmpuint (before.st_ino, ==, after.st_ino); /* found, not rebuilt */
+
+  /* A second tree: its staged folder becomes its view as it is. */
+  g_autofree char *root2 = make_run_folder (f, "run2");
+  put (root2, "extra.txt", "more\n");
+  char sha[65];
+  g_assert_true (strand_store_digest_tree (f->store, root2, sha, NULL, &error));
+  g_assert_true (strand_store_put_tree (f->store, root2, sha, TRUE, &info, &error));
+  g_assert_no_error (error);
+  g_assert_true (strand_store_adopt_view (f->store, sha, root2));
+  g_assert_false (g_file_test (root2, G_FILE_TEST_EXISTS));
+  g_autofree char *view2 = NULL;
+  g_assert_true (strand_store_tree_view (f->store, sha, &view2, &error));
+  g_autofree char *extra = g_build_filename (view2, "extra.txt", NULL);
+  g_assert_true (g_file_test (extra, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *root3 = make_run_folder (f, "run3");
+  g_assert_false (strand_store_adopt_view (f->store, sha, root3)); /* one view per tree */
+  g_assert_true (g_file_test (root3, G_FILE_TEST_IS_DIR));
+
+  /* Only the first tree is live: the second's view goes. */
+  g_autoptr (GHashTable) live = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (live, g_path_get_basename (view));
+  g_assert_cmpuint (strand_store_prune_views (f->store, live), ==, 1);
+  g_assert_true (g_file_test (view, G_FILE_TEST_IS_DIR));
+  g_assert_false (g_file_test (view2, G_FILE_TEST_EXISTS));
+}
+
+/* In a batch, objects are stored and readable at once; the batch's end
+ * makes them durable in one go; batches nest. */
+static void
+test_batch (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  strand_store_begin_batch (f->store);
+  strand_store_begin_batch (f->store);
+  g_autofree char *root = make_run_folder (f, "batched");
+  StrandObjectInfo info;
+  g_assert_true (strand_store_ingest_tree (f->store, root, TRUE, &info, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (strand_store_end_batch (f->store, &error)); /* inner: nothing yet */
+  g_assert_true (strand_store_verify (f->store, info.sha256, &error));
+  g_assert_true (strand_store_end_batch (f->store, &error));
+  g_assert_no_error (error);
+  g_autoptr (StrandDirTree) tree = strand_store_read_tree (f->store, info.sha256, &error);
+  g_assert_nonnull (tree);
+  for (guint i = 0; i < tree->entries->len; i++)
+    g_assert_true (strand_store_verify (f->store, ((StrandDirEntry *) tree->entries->pdata[i])->sha256,
+                                        &error));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -208,5 +282,7 @@ main (int argc, char **argv)
   g_test_add ("/store-tree/refuses-links", Fixture, NULL, fixture_setup, test_refuses_links, fixture_teardown);
   g_test_add ("/store-tree/hostile-manifests", Fixture, NULL, fixture_setup, test_hostile_manifests, fixture_teardown);
   g_test_add ("/store-tree/missing-member", Fixture, NULL, fixture_setup, test_missing_member, fixture_teardown);
+  g_test_add ("/store-tree/shared-views", Fixture, NULL, fixture_setup, test_shared_views, fixture_teardown);
+  g_test_add ("/store-tree/batch", Fixture, NULL, fixture_setup, test_batch, fixture_teardown);
   return g_test_run ();
 }
