@@ -1755,6 +1755,9 @@ strand_run_pipeline_with (StrandPipeline *pipeline, GPtrArray *samples, StrandPr
         become_ready (&rn, t);
     }
   loop (&rn);
+  /* Every object the run stored is durable before it reports. */
+  if (rn.store && rn.fatal == NULL)
+    strand_store_sync_wait (rn.store, &rn.fatal);
   if (opt->handle_signals)
     {
       sigaction (SIGINT, &old_int, NULL);
@@ -1805,7 +1808,8 @@ strand_run_pipeline_with (StrandPipeline *pipeline, GPtrArray *samples, StrandPr
   if (rn.fatal != NULL)
     {
       g_propagate_prefixed_error (error, g_steal_pointer (&rn.fatal),
-                                  "run %s stopped: its records could not be written: ", run->run_id);
+                                  "run %s stopped: its records or objects could not be made durable: ",
+                                  run->run_id);
       runner_clear (&rn);
       return NULL;
     }

@@ -4,8 +4,8 @@
  * Every object is born in tmp/ (or, for a hard link, directly under its
  * name by link(), which is atomic), hashed as its bytes pass, made mode 0444,
  * fsynced, then renamed (RENAME_NOREPLACE) to objects/sha256/AB/<digest> and
- * the directory fsynced; inside a batch both syncs wait for one syncfs() at
- * its end. A tmp/ file is locked (flock) by the handle writing
+ * the directory fsynced; inside a batch both syncs wait for one syncfs() by
+ * the syncer thread once it ends. A tmp/ file is locked (flock) by the handle writing
  * it, so opening the store deletes only files whose writer is gone. */
 #include "store.h"
 
@@ -43,6 +43,12 @@ struct StrandStore {
   guint64 inject;   /* simulated ENOSPC after this many bytes; G_MAXUINT64: off */
   guint batch;      /* strand_store_begin_batch() depth */
   gboolean unsynced; /* objects stored in the batch wait for its end */
+  /* The syncer thread: syncfs() for ended batches, off the caller's path. */
+  GThread *syncer;
+  GCond sync_cond;
+  guint64 sync_asked, sync_done; /* batches handed over, and synced */
+  gboolean sync_stop;
+  int sync_error;                /* the first failure, until reported */
 };
 
 struct StrandStoreWriter {
@@ -721,6 +727,7 @@ strand_store_open (const char *dir, GError **error)
   g_return_val_if_fail (dir != NULL, NULL);
   g_autoptr (StrandStore) store = g_new0 (StrandStore, 1);
   g_mutex_init (&store->lock);
+  g_cond_init (&store->sync_cond);
   store->inject = G_MAXUINT64;
   store->dir = g_canonicalize_filename (dir, NULL);
   store->objects = g_build_filename (store->dir, "objects", "sha256", NULL);
@@ -753,7 +760,17 @@ strand_store_close (StrandStore *store)
 {
   if (store == NULL)
     return;
+  if (store->syncer != NULL)
+    {
+      strand_store_sync_wait (store, NULL);
+      g_mutex_lock (&store->lock);
+      store->sync_stop = TRUE;
+      g_cond_broadcast (&store->sync_cond);
+      g_mutex_unlock (&store->lock);
+      g_thread_join (store->syncer);
+    }
   store_cache_close (store->cache);
+  g_cond_clear (&store->sync_cond);
   g_mutex_clear (&store->lock);
   g_free (store->dir);
   g_free (store->objects);
@@ -1437,6 +1454,54 @@ strand_store_begin_batch (StrandStore *store)
   g_mutex_unlock (&store->lock);
 }
 
+static int
+sync_objects (StrandStore *store)
+{
+  int fd = open (store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno;
+  int err = syncfs (fd) != 0 ? errno : 0;
+  close (fd);
+  return err;
+}
+
+/* One syncfs() covers every batch handed over before it started. */
+static gpointer
+syncer_main (gpointer data)
+{
+  StrandStore *store = data;
+  g_mutex_lock (&store->lock);
+  for (;;)
+    {
+      while (store->sync_done == store->sync_asked && !store->sync_stop)
+        g_cond_wait (&store->sync_cond, &store->lock);
+      if (store->sync_done == store->sync_asked)
+        break;
+      guint64 target = store->sync_asked;
+      g_mutex_unlock (&store->lock);
+      int err = sync_objects (store);
+      g_mutex_lock (&store->lock);
+      if (err != 0 && store->sync_error == 0)
+        store->sync_error = err;
+      store->sync_done = target;
+      g_cond_broadcast (&store->sync_cond);
+    }
+  g_mutex_unlock (&store->lock);
+  return NULL;
+}
+
+/* A failure of an earlier sync, reported once. */
+static gboolean
+take_sync_error (StrandStore *store, GError **error)
+{
+  int err = store->sync_error;
+  store->sync_error = 0;
+  if (err == 0)
+    return TRUE;
+  return fail_errno (error, err, STRAND_STORE_ERROR_IO, "store %s: cannot sync the new objects",
+                     store->dir);
+}
+
 gboolean
 strand_store_end_batch (StrandStore *store, GError **error)
 {
@@ -1444,20 +1509,26 @@ strand_store_end_batch (StrandStore *store, GError **error)
   g_mutex_lock (&store->lock);
   gboolean sync = --store->batch == 0 && store->unsynced;
   if (sync)
-    store->unsynced = FALSE;
+    {
+      store->unsynced = FALSE;
+      store->sync_asked++;
+      if (store->syncer == NULL)
+        store->syncer = g_thread_new ("store-sync", syncer_main, store);
+      g_cond_broadcast (&store->sync_cond);
+    }
+  gboolean ok = take_sync_error (store, error);
   g_mutex_unlock (&store->lock);
-  if (!sync)
-    return TRUE;
-  /* One syncfs() for every object and name of the batch: the filesystem's
-   * dirty pages and its journal, in one go. */
-  int fd = open (store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return fail_errno (error, errno, STRAND_STORE_ERROR_IO, "store %s: cannot open %s", store->dir,
-                       store->objects);
-  int err = syncfs (fd) != 0 ? errno : 0;
-  close (fd);
-  if (err != 0)
-    return fail_errno (error, err, STRAND_STORE_ERROR_IO, "store %s: cannot sync the new objects",
-                       store->dir);
-  return TRUE;
+  return ok;
+}
+
+gboolean
+strand_store_sync_wait (StrandStore *store, GError **error)
+{
+  g_return_val_if_fail (store != NULL, FALSE);
+  g_mutex_lock (&store->lock);
+  while (store->sync_done != store->sync_asked)
+    g_cond_wait (&store->sync_cond, &store->lock);
+  gboolean ok = take_sync_error (store, error);
+  g_mutex_unlock (&store->lock);
+  return ok;
 }

@@ -151,14 +151,17 @@ gboolean strand_store_file_digest (StrandStore *store, const char *path, char sh
 void strand_store_inject_enospc_after (StrandStore *store, guint64 bytes);
 
 /* Many objects at once (the outputs a run publishes after one commit): in
- * a batch, new objects are not synced one by one (two fsyncs each);
- * strand_store_end_batch() makes every object and name stored since the
- * batch began durable with one syncfs(). Objects are visible before the
- * batch ends, so a power loss (not a crash of the process) inside it can
- * leave an object whose bytes never reached the disk: `strand verify` names
- * it and a resumed run makes it again. Batches nest; only the outermost end
- * syncs. */
+ * a batch, new objects are not synced one by one (two fsyncs each). When
+ * the outermost batch ends, the store's syncer thread makes every object
+ * and name stored in it durable with one syncfs(), while the caller goes
+ * on; strand_store_sync_wait() waits for every batch ended so far (and
+ * closing the store does). Objects are visible before they are durable, so
+ * a power loss (not a crash of the process) in between can leave an object
+ * whose bytes never reached the disk: `strand verify` names it and a
+ * resumed run makes it again. A failed sync is reported by the next
+ * end_batch() or sync_wait(). */
 void strand_store_begin_batch (StrandStore *store);
 gboolean strand_store_end_batch (StrandStore *store, GError **error);
+gboolean strand_store_sync_wait (StrandStore *store, GError **error);
 
 G_END_DECLS

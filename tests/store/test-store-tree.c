@@ -251,8 +251,9 @@ test_shared_views (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (view2, G_FILE_TEST_EXISTS));
 }
 
-/* In a batch, objects are stored and readable at once; the batch's end
- * makes them durable in one go; batches nest. */
+/* In a batch, objects are stored and readable at once; once it ends the
+ * syncer makes them durable in one go, and sync_wait() waits for it;
+ * batches nest. */
 static void
 test_batch (Fixture *f, gconstpointer data)
 {
@@ -266,6 +267,8 @@ test_batch (Fixture *f, gconstpointer data)
   g_assert_true (strand_store_end_batch (f->store, &error)); /* inner: nothing yet */
   g_assert_true (strand_store_verify (f->store, info.sha256, &error));
   g_assert_true (strand_store_end_batch (f->store, &error));
+  g_assert_no_error (error);
+  g_assert_true (strand_store_sync_wait (f->store, &error)); /* the syncer's syncfs() */
   g_assert_no_error (error);
   g_autoptr (StrandDirTree) tree = strand_store_read_tree (f->store, info.sha256, &error);
   g_assert_nonnull (tree);
