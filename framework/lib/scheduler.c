@@ -50,6 +50,8 @@ typedef struct {
   guint8 stabilises;
   guint8 unplaceable_reported;
   guint8 planned;
+  const struct Estimate *estimate; /* its stage's on its class, once one exists (never freed
+                                    * before the scheduler) */
   guint pending;         /* predecessors not finished */
   guint holds;           /* prerequisites outside the scheduler not yet released */
   guint succ;            /* first edge */
@@ -75,7 +77,7 @@ typedef struct {
   gint64 usable_until, due;
 } Sample;
 
-typedef struct {
+typedef struct Estimate {
   double mean;           /* observed durations, microseconds */
   guint runs;
   double ratio;          /* observed / declared, of runs that declared an estimate */
@@ -409,7 +411,10 @@ find_estimate (const StrandScheduler *s, guint stage, guint cls)
 static gint64
 class_estimate (const StrandScheduler *s, const Task *task)
 {
-  const Estimate *e = find_estimate (s, task->stage, task->cls);
+  /* Looked up once per task: critical paths ask for it on every change. */
+  const Estimate *e = task->estimate;
+  if (e == NULL && (e = find_estimate (s, task->stage, task->cls)) != NULL)
+    ((Task *) task)->estimate = e;
   if (task->declared > 0)
     return e != NULL && e->ratio_runs > 0 ? (gint64) ((double) task->declared * e->ratio + 0.5)
                                           : task->declared;
