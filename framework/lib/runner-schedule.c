@@ -106,12 +106,6 @@ strand_run_schedule_free (StrandRunSchedule *rs)
   g_free (rs);
 }
 
-StrandScheduler *
-strand_run_schedule_scheduler (StrandRunSchedule *rs)
-{
-  return rs->scheduler;
-}
-
 /* A class no machine of the inventory has runs where the executor runs
  * things: one unnamed machine with its slots. */
 static void

@@ -106,6 +106,4 @@ guint strand_run_schedule_take_late (StrandRunSchedule *schedule, GArray *late);
  * (guint task). */
 guint strand_run_schedule_take_unplaceable (StrandRunSchedule *schedule, GArray *tasks);
 
-StrandScheduler *strand_run_schedule_scheduler (StrandRunSchedule *schedule);
-
 G_END_DECLS
